@@ -170,6 +170,21 @@ Tensor Tensor::detach() const {
     return Tensor(std::move(impl));
 }
 
+void Tensor::set_data(const Tensor& source) const {
+    checked_impl();
+    WSOL_CHECK(source.defined(), "set_data: undefined source");
+    WSOL_CHECK(is_leaf(), "set_data: only leaf tensors (parameters, buffers) can have their data replaced");
+    TensorImpl& t = *impl_;
+    const TensorImpl& s = *source.impl();
+    const bool same_geometry = t.shape == s.shape && t.dtype == s.dtype && t.storage->device() == s.storage->device();
+    t.storage = s.storage;
+    t.shape = s.shape;
+    t.strides = s.strides;
+    t.offset = s.offset;
+    t.dtype = s.dtype;
+    if (t.autograd && !same_geometry) t.autograd->grad = Tensor();
+}
+
 // ---- printing ------------------------------------------------------------------------------
 
 namespace {

@@ -102,6 +102,10 @@ public:
     uint32_t output_nr() const;                    // which output of grad_fn this tensor is
     // Same data, no autograd history: gradients will not flow through the result.
     Tensor detach() const;
+    // Makes this tensor (every handle to it) refer to `source`'s storage, shape, strides and dtype,
+    // keeping its autograd identity (requires_grad, and .grad when the shape still matches). This
+    // is how Module::to(device) moves parameters without invalidating the handles layers hold.
+    void set_data(const Tensor& source) const;
 
     // ---- misc ------------------------------------------------------------------------------
     // PyTorch-like text: "tensor([[1.0000, 2.0000], ...], dtype=float64)".
