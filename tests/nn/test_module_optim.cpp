@@ -232,3 +232,34 @@ TEST_F(OptimizerParity, ClipGradNorm) {
 
 }  // namespace
 }  // namespace wsol
+
+#include "nn/checkpoint.h"
+
+namespace wsol {
+namespace {
+
+TEST(Checkpoint, RoundTripAndValidation) {
+    const std::string path = ::testing::TempDir() + "/wsol_ckpt.safetensors";
+    nn::Checkpoint ckpt;
+    ckpt.model = {{"w", Tensor::from_vector<float>({1, 2}, {2})}};
+    ckpt.optim = {{"steps", Tensor::scalar<int64_t>(3)}};
+    ckpt.meta["architecture"] = "deit_tiny_patch16_224";
+    nn::save_checkpoint(path, ckpt);
+    EXPECT_TRUE(nn::is_wsol_checkpoint(path));
+    nn::Checkpoint back = nn::load_checkpoint(path);
+    ASSERT_EQ(back.model.size(), 1u);
+    EXPECT_EQ(back.model[0].first, "w");
+    EXPECT_EQ(back.optim[0].second.item<int64_t>(), 3);
+    EXPECT_EQ(back.meta["architecture"], "deit_tiny_patch16_224");
+    EXPECT_EQ(back.meta["version"], nn::kCheckpointVersion);
+
+    save_safetensors(path, {{"w", Tensor::zeros({1})}});
+    EXPECT_FALSE(nn::is_wsol_checkpoint(path));
+    EXPECT_WSOL_ERROR(nn::load_checkpoint(path), "not a wsol checkpoint");
+    save_safetensors(path, {{"model.w", Tensor::zeros({1})}}, {{"wsol", R"({"format":"wsol-checkpoint","version":99})"}});
+    EXPECT_WSOL_ERROR(nn::load_checkpoint(path), "checkpoint version 99 is not supported");
+    std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace wsol
