@@ -111,4 +111,20 @@ private:
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
 };
 
+// An indexed list of modules (children named "0", "1", ...), like torch.nn.ModuleList, so that
+// names come out as "blocks.0.attn.qkv.weight".
+class ModuleList : public Module {
+public:
+    ModuleList() : Module("ModuleList") {}
+    template <class M>
+    std::shared_ptr<M> push_back(std::shared_ptr<M> module) {
+        register_module(std::to_string(size_++), module);
+        return module;
+    }
+    size_t size() const { return size_; }
+
+private:
+    size_t size_ = 0;
+};
+
 }  // namespace wsol::nn
