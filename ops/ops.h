@@ -3,8 +3,11 @@
 
 #include "autograd/backward.h"
 #include "autograd/node.h"
+#include "ops/conv.h"
 #include "ops/elementwise.h"
+#include "ops/interpolate.h"
 #include "ops/linalg.h"
+#include "ops/pool.h"
 #include "ops/random.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
