@@ -5,6 +5,7 @@
 #include "autograd/node.h"
 #include "ops/conv.h"
 #include "ops/elementwise.h"
+#include "ops/index.h"
 #include "ops/interpolate.h"
 #include "ops/linalg.h"
 #include "ops/pool.h"
