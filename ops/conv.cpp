@@ -8,7 +8,6 @@
 #include "autograd/node.h"
 #include "ops/cpu/conv.h"
 #include "ops/dispatch.h"
-#include "ops/reduce.h"
 #include "ops/shape.h"
 
 namespace wsol {
@@ -87,6 +86,15 @@ Tensor grad_weight(const Tensor& gy, const Tensor& x, const Shape& w_shape, cons
     return gw;
 }
 
+Tensor grad_bias(const Tensor& gy, const Conv2dGeometry& g) {
+    Tensor gb = Tensor::empty({g.out_channels}, gy.dtype(), gy.device());
+    switch (backend_of("conv2d backward", {gy})) {
+        case DeviceType::CPU: cpu::conv2d_grad_bias(gb, gy, g); break;
+        case DeviceType::CUDA: WSOL_FAIL("conv2d backward: no CUDA kernel in this build yet");
+    }
+    return gb;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding, Size2 dilation,
@@ -110,7 +118,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
             const Tensor gy = dense(grads[0]);  // (N, O, Ho, Wo)
             return TensorList{need[0] ? grad_input(gy, wc, xc.shape(), g) : Tensor(),
                               need[1] ? grad_weight(gy, xc, wc.shape(), g) : Tensor(),
-                              need[2] ? sum(gy, {0, 2, 3}) : Tensor()};
+                              need[2] ? grad_bias(gy, g) : Tensor()};
         });
     }
     return y;

@@ -6,14 +6,13 @@
 // finish the job. Two shortcuts keep the GEMMs large:
 //   - (..., M, K) @ (K, N) folds the batch into the rows, one (B*M, K) @ (K, N) product, so the
 //     weight gradient is one GEMM over all rows rather than a batch of them summed afterwards;
-//   - linear passes W^T to BLAS as a transposed view and pre-fills the output with the bias (beta
-//     = 1), so neither W^T nor x W^T + b is ever materialised separately.
+//   - linear passes W^T to BLAS as a transposed view and writes the bias into the output just
+//     before the GEMM adds onto it, so neither W^T nor x W^T is ever materialised separately.
 #include "ops/linalg.h"
 
 #include "autograd/node.h"
 #include "ops/cpu/linalg.h"
 #include "ops/dispatch.h"
-#include "ops/reduce.h"
 #include "ops/shape.h"
 
 namespace wsol {
@@ -57,6 +56,16 @@ Tensor batched_product(const char* op, const Tensor& a, const Tensor& b) {
         });
     }
     return y;
+}
+
+// linear's bias gradient: the sum of the output gradient g (rows, O) over its rows.
+Tensor bias_grad(const Tensor& g) {
+    Tensor gb = Tensor::empty({g.size(1)}, g.dtype(), g.device());
+    switch (backend_of("linear backward", {g})) {
+        case DeviceType::CPU: cpu::sum_rows(gb, contiguous(g)); break;
+        case DeviceType::CUDA: WSOL_FAIL("linear backward: no CUDA kernel in this build yet");
+    }
+    return gb;
 }
 
 void check_operands(const char* op, const Tensor& a, const Tensor& b) {
@@ -141,23 +150,24 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         WSOL_CHECK(bias.dim() == 1 && bias.size(0) == out, "linear: bias ", shape_str(bias.shape()),
                    " does not match weight ", shape_str(weight.shape()), " (expected (", out, "))");
     }
-    backend_of("linear", {x, weight, bias});
-
-    // x: (..., in) -> x2: (rows, in); y2: (rows, out) = bias (broadcast rows) + x2 W^T
     Shape out_shape(x.shape().begin(), x.shape().end() - 1);
     const int64_t rows = shape_numel(out_shape);
     out_shape.push_back(out);
+
+    // x: (..., in) -> x2: (rows, in); y2: (rows, out) = x2 W^T + bias (broadcast over rows)
     Tensor x2 = reshape(x, {rows, in});
     Tensor y2 = Tensor::empty({rows, out}, x.dtype(), x.device());
-    if (bias.defined()) copy_into(y2, bias);
-    run_matmul("linear", y2, x2, swap_last_two(weight), bias.defined());
+    switch (backend_of("linear", {x, weight, bias})) {
+        case DeviceType::CPU: cpu::linear(y2, x2, weight, bias); break;
+        case DeviceType::CUDA: WSOL_FAIL("linear: no CUDA kernel in this build yet");
+    }
     if (any_requires_grad({x2, weight, bias})) {
         record_op("linear", {x2, weight, bias}, {y2},
                   [x2 = x2.detach(), w = weight.detach()](const TensorList& g, const GradMask& need) {
                       // g: (rows, out);  dx2 = g W: (rows, in);  dW = g^T x2: (out, in);  db = sum_rows g
                       return TensorList{need[0] ? product_no_grad("linear", g[0], w) : Tensor(),
                                         need[1] ? product_no_grad("linear", swap_last_two(g[0]), x2) : Tensor(),
-                                        need[2] ? sum(g[0], {0}) : Tensor()};
+                                        need[2] ? bias_grad(g[0]) : Tensor()};
                   });
     }
     return reshape(y2, out_shape);

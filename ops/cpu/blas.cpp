@@ -68,13 +68,36 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, BlasMatrix la, c
     blas_call(int(m), int(n), int(k), alpha, a, la, b, lb, beta, c, int(ldc));
 }
 
+namespace {
+
+// One block of parallel_gemm: rows [r0, r0 + rows) and columns [c0, c0 + cols) of C.
+template <class T>
+void gemm_block(int64_t r0, int64_t rows, int64_t c0, int64_t cols, int64_t k, T alpha, const T* a, BlasMatrix la,
+                const T* b, BlasMatrix lb, T beta, T* c, int64_t ldc, const T* column_bias) {
+    // Row r of op(A) starts at a + r*ld (row-major) or a + r (column-major); column j of op(B)
+    // at b + j (row-major) or b + j*ld (column-major).
+    const T* a_block = la.transposed ? a + r0 : a + r0 * la.ld;
+    const T* b_block = lb.transposed ? b + c0 * lb.ld : b + c0;
+    T* c_block = c + r0 * ldc + c0;
+    if (column_bias) {
+        for (int64_t i = 0; i < rows; ++i) std::copy(column_bias + c0, column_bias + c0 + cols, c_block + i * ldc);
+        beta = T(1);
+    }
+    gemm(rows, cols, k, alpha, a_block, la, b_block, lb, beta, c_block, ldc);
+}
+
+}  // namespace
+
 template <class T>
 void parallel_gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, BlasMatrix la, const T* b, BlasMatrix lb,
-                   T beta, T* c, int64_t ldc) {
+                   T beta, T* c, int64_t ldc, const T* column_bias) {
     const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (threads < 2 || m * n * k <= kSingleThreadGemm) return gemm(m, n, k, alpha, a, la, b, lb, beta, c, ldc);
-    // Split the longer side of C into `threads` blocks, each a multiple of 16 (whole SIMD
-    // registers for the BLAS micro-kernel) except the last.
+    if (threads < 2 || m * n * k <= kSingleThreadGemm) {
+        return gemm_block(0, m, 0, n, k, alpha, a, la, b, lb, beta, c, ldc, column_bias);
+    }
+    // One block per thread along the longer side of C (fewer blocks: every block re-packs the
+    // whole other operand inside BLAS), each a multiple of 16 (whole SIMD registers for the BLAS
+    // micro-kernel) except the last.
     const bool by_columns = n > m;
     const int64_t length = by_columns ? n : m;
     const int64_t block = ((length + threads - 1) / threads + 15) / 16 * 16;
@@ -83,13 +106,9 @@ void parallel_gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, BlasMat
     for (int64_t blk = 0; blk < blocks; ++blk) {
         const int64_t start = blk * block, size = std::min(block, length - start);
         if (by_columns) {
-            // Columns [start, start + size) of op(B) and of C.
-            const T* b_block = lb.transposed ? b + start * lb.ld : b + start;
-            gemm(m, size, k, alpha, a, la, b_block, lb, beta, c + start, ldc);
+            gemm_block(0, m, start, size, k, alpha, a, la, b, lb, beta, c, ldc, column_bias);
         } else {
-            // Rows [start, start + size) of op(A) and of C.
-            const T* a_block = la.transposed ? a + start : a + start * la.ld;
-            gemm(size, n, k, alpha, a_block, la, b, lb, beta, c + start * ldc, ldc);
+            gemm_block(start, size, 0, n, k, alpha, a, la, b, lb, beta, c, ldc, column_bias);
         }
     }
 }
@@ -99,8 +118,8 @@ template void gemm<float>(int64_t, int64_t, int64_t, float, const float*, BlasMa
 template void gemm<double>(int64_t, int64_t, int64_t, double, const double*, BlasMatrix, const double*, BlasMatrix,
                            double, double*, int64_t);
 template void parallel_gemm<float>(int64_t, int64_t, int64_t, float, const float*, BlasMatrix, const float*, BlasMatrix,
-                                   float, float*, int64_t);
+                                   float, float*, int64_t, const float*);
 template void parallel_gemm<double>(int64_t, int64_t, int64_t, double, const double*, BlasMatrix, const double*,
-                                    BlasMatrix, double, double*, int64_t);
+                                    BlasMatrix, double, double*, int64_t, const double*);
 
 }  // namespace wsol::cpu

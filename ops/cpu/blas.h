@@ -39,10 +39,12 @@ void gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, BlasMatrix layou
 
 // The same product on all OpenMP threads: C is cut into one block of rows (or of columns, when
 // n > m) per thread and each block is one single-threaded gemm. Small products, and calls from
-// inside a parallel region, run as one gemm.
+// inside a parallel region, run as one gemm. With `column_bias` (n values), C starts as the bias
+// in every row instead of beta C (each thread fills its own block just before its gemm, while
+// that block is in cache): linear's y = x W^T + b without a separate pass.
 template <class T>
 void parallel_gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, BlasMatrix layout_a, const T* b,
-                   BlasMatrix layout_b, T beta, T* c, int64_t ldc);
+                   BlasMatrix layout_b, T beta, T* c, int64_t ldc, const T* column_bias = nullptr);
 
 // Products of at most this many multiply-adds (m*n*k) run on one thread: below it the threads'
 // start-up and the split blocks cost more than they save. It is also OpenBLAS's own threshold

@@ -12,5 +12,7 @@ void conv2d(const Tensor& y, const Tensor& x, const Tensor& weight, const Tensor
 void conv2d_grad_input(const Tensor& grad_x, const Tensor& grad_y, const Tensor& weight, const Conv2dGeometry& g);
 // grad_weight (O, C/G, kh, kw) from grad_y and the input.
 void conv2d_grad_weight(const Tensor& grad_weight, const Tensor& grad_y, const Tensor& x, const Conv2dGeometry& g);
+// grad_bias (O) = grad_y summed over images and pixels (in double).
+void conv2d_grad_bias(const Tensor& grad_bias, const Tensor& grad_y, const Conv2dGeometry& g);
 
 }  // namespace wsol::cpu

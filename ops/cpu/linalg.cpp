@@ -1,4 +1,4 @@
-// Batched GEMM on the CPU.
+// Batched GEMM on the CPU, plus linear (GEMM with the bias fused in) and its bias gradient.
 //
 // Every batch entry is one cblas_?gemm call on pointers into the operands' storage: the batch axes
 // only move the start pointer (stride 0 on a broadcast axis re-reads the same matrix), and the two
@@ -12,6 +12,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "engine/dispatch.h"
@@ -93,7 +94,61 @@ void matmul_typed(const Tensor& out, const Tensor& a_in, const Tensor& b_in, boo
     }
 }
 
+template <class T>
+void linear_typed(const Tensor& out, const Tensor& x_in, const Tensor& weight, const Tensor& bias_in) {
+    const int64_t rows = out.size(0), features = out.size(1), in = x_in.size(1);
+    // W^T as a (in, O) view: column-major when the weight is row-major, so BLAS reads it transposed.
+    const Tensor w_t = weight.as_strided({in, features}, {weight.stride(1), weight.stride(0)}, weight.offset());
+    const Tensor x = blas_ready(x_in), wt = blas_ready(w_t);
+    const BlasMatrix lx = *blas_layout(rows, in, x.stride(0), x.stride(1));
+    const BlasMatrix lw = *blas_layout(in, features, wt.stride(0), wt.stride(1));
+    for (int64_t v : {rows, features, in, lx.ld, lw.ld}) check_blas_int("linear", v);
+    Tensor bias = bias_in;
+    if (bias.defined() && !bias.is_contiguous()) {
+        bias = Tensor::empty(bias_in.shape(), bias_in.dtype(), bias_in.device());
+        copy_into(bias, bias_in);
+    }
+    parallel_gemm<T>(rows, features, in, T(1), x.data<T>(), lx, wt.data<T>(), lw, T(0), out.data<T>(), features,
+                     bias.defined() ? bias.data<T>() : nullptr);
+}
+
+template <class T>
+void sum_rows_typed(const Tensor& out, const Tensor& g) {
+    const int64_t rows = g.size(0), cols = g.size(1);
+    const T* pg = g.data<T>();
+    T* po = out.data<T>();
+    // One block of columns per thread; each streams down all rows, adding whole row segments
+    // into a small double accumulator (vectorised across columns, exact enough for any row count).
+    const int64_t threads = omp_get_max_threads();
+    const int64_t block = std::max<int64_t>(16, ((cols + threads - 1) / threads + 15) / 16 * 16);
+    const int64_t blocks = (cols + block - 1) / block;
+#pragma omp parallel for schedule(static) if (rows * cols > 32768)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+        const int64_t c0 = blk * block, width = std::min(block, cols - c0);
+        std::vector<double> acc(size_t(width), 0.0);
+        for (int64_t r = 0; r < rows; ++r) {
+            const T* row = pg + r * cols + c0;
+            for (int64_t j = 0; j < width; ++j) acc[size_t(j)] += double(row[j]);
+        }
+        for (int64_t j = 0; j < width; ++j) po[c0 + j] = T(acc[size_t(j)]);
+    }
+}
+
 }  // namespace
+
+void sum_rows(const Tensor& out, const Tensor& g) {
+    WSOL_CHECK(g.dim() == 2 && g.is_contiguous() && out.is_contiguous() && out.numel() == g.size(1),
+               "cpu::sum_rows: expects a contiguous (rows, O) input and an (O) output");
+    dispatch_floating(g.dtype(), "linear", [&](auto tag) { sum_rows_typed<typename decltype(tag)::type>(out, g); });
+}
+
+void linear(const Tensor& out, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    WSOL_CHECK(out.is_contiguous() && x.dtype() == out.dtype() && weight.dtype() == out.dtype() &&
+                   (!bias.defined() || bias.dtype() == out.dtype()),
+               "cpu::linear: expects a contiguous output and operands of its dtype");
+    dispatch_floating(out.dtype(), "linear",
+                      [&](auto tag) { linear_typed<typename decltype(tag)::type>(out, x, weight, bias); });
+}
 
 void matmul(const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate) {
     WSOL_CHECK(out.is_contiguous() && a.dtype() == out.dtype() && b.dtype() == out.dtype(),

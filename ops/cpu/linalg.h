@@ -10,4 +10,11 @@ namespace wsol::cpu {
 // views with stride 0) and may have any strides. float32 or float64, all three the same dtype.
 void matmul(const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate = false);
 
+// out (rows, O) = x (rows, I) @ weight (O, I)^T + bias (O), bias optional (undefined). out is
+// contiguous; x, weight and bias may have any strides. The bias is written into each thread's
+// block of out just before its GEMM accumulates onto it.
+void linear(const Tensor& out, const Tensor& x, const Tensor& weight, const Tensor& bias);
+// out (O) = sum over rows of g (rows, O): linear's bias gradient. g contiguous; sums in double.
+void sum_rows(const Tensor& out, const Tensor& g);
+
 }  // namespace wsol::cpu

@@ -60,6 +60,65 @@ TEST(Conv2d, OneByOneEqualsLinearOverChannels) {
     EXPECT_TRUE(all_close(y, expected, 1e-12, 1e-12));
 }
 
+// Direct definition of the convolution (no im2col, no BLAS), float64: the independent oracle.
+// y[n][o][i][j] = sum over c, a, b of x[n][c][i s0 - p0 + a d0][j s1 - p1 + b d1] w[o][c][a][b].
+std::vector<double> naive_conv(const Tensor& x, const Tensor& w, Size2 s, Size2 p, Size2 d) {
+    const int64_t batch = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
+    const int64_t outs = w.size(0), kh = w.size(2), kw = w.size(3);
+    const int64_t out_h = (height + 2 * p[0] - d[0] * (kh - 1) - 1) / s[0] + 1;
+    const int64_t out_w = (width + 2 * p[1] - d[1] * (kw - 1) - 1) / s[1] + 1;
+    const std::vector<double> vx = x.to_vector<double>(), vw = w.to_vector<double>();
+    auto input = [&](int64_t n, int64_t c, int64_t r, int64_t q) {
+        const bool inside = r >= 0 && r < height && q >= 0 && q < width;
+        return inside ? vx[size_t(((n * channels + c) * height + r) * width + q)] : 0.0;
+    };
+    std::vector<double> y;
+    for (int64_t n = 0; n < batch; ++n) {
+        for (int64_t o = 0; o < outs; ++o) {
+            for (int64_t i = 0; i < out_h; ++i) {
+                for (int64_t j = 0; j < out_w; ++j) {
+                    double acc = 0;
+                    for (int64_t c = 0; c < channels; ++c) {
+                        for (int64_t a = 0; a < kh; ++a) {
+                            for (int64_t b = 0; b < kw; ++b) {
+                                acc += input(n, c, i * s[0] - p[0] + a * d[0], j * s[1] - p[1] + b * d[1]) *
+                                       vw[size_t(((o * channels + c) * kh + a) * kw + b)];
+                            }
+                        }
+                    }
+                    y.push_back(acc);
+                }
+            }
+        }
+    }
+    return y;
+}
+
+double dot(const Tensor& a, const Tensor& b) { return sum(mul(a, b)).item<double>(); }
+
+// Sizes large enough for every threading path: one image (im2col, col2im and each GEMM split
+// over the threads) and several images (one image per thread). The forward pass is checked
+// against the direct definition; the backward pass by the adjoint identity of a bilinear map,
+// <conv(x, W), g> = <x, grad_x> = <W, grad_W>.
+TEST(Conv2d, LargerInputsOnBothThreadingPaths) {
+    for (int64_t batch : {1, 3}) {
+        SCOPED_TRACE("batch " + std::to_string(batch));
+        Tensor x = testing::random_leaf({batch, 8, 37, 41}, 61);
+        Tensor w = testing::random_leaf({16, 8, 3, 3}, 62);
+        Tensor b = testing::random_leaf({16}, 64);
+        Tensor y = conv2d(x, w, b, {2, 1}, {1, 2}, {1, 2});
+        Tensor expected = add(Tensor::from_vector<double>(naive_conv(x, w, {2, 1}, {1, 2}, {1, 2}), y.shape()),
+                              reshape(b.detach(), {16, 1, 1}));
+        EXPECT_TRUE(all_close(y, expected, 1e-12, 1e-12));
+        Tensor g = random_tensor(y.shape(), 63, -1, 1, kFloat64);
+        TensorList grads = grad(y, {x, w, b}, g);
+        const double reference = dot(sub(y, reshape(b.detach(), {16, 1, 1})), g);
+        EXPECT_NEAR(dot(x, grads[0]), reference, 1e-9 * std::abs(reference) + 1e-9);
+        EXPECT_NEAR(dot(w, grads[1]), reference, 1e-9 * std::abs(reference) + 1e-9);
+        EXPECT_TRUE(all_close(grads[2], sum(g, {0, 2, 3}), 1e-12, 1e-12));
+    }
+}
+
 TEST(Conv2dGrad, AllGradients) {
     auto f = [](Size2 stride, Size2 padding, Size2 dilation, int64_t groups) {
         return [=](const TensorList& in) {

@@ -154,6 +154,20 @@ TEST(LinalgGrad, BmmAndLinear) {
     EXPECT_TRUE(gradcheck_ok(nb, {random_leaf({3, 4}, 32), random_leaf({2, 4}, 33)}));
 }
 
+// Sizes where the kernels split work over threads: linear's fused bias, its row-sum bias
+// gradient, and the weight/input gradients, checked against matmul and sum.
+TEST(Linalg, LargerLinearMatchesComposition) {
+    Tensor x = random_leaf({3, 100, 40}, 71), w = random_leaf({150, 40}, 72), b = random_leaf({150}, 73);
+    Tensor y = linear(x, w, b);
+    EXPECT_TRUE(all_close(y, add(matmul(x.detach(), transpose(w.detach(), 0, 1)), b.detach()), 1e-12, 1e-12));
+    Tensor g = random_tensor(y.shape(), 74, -1, 1, kFloat64);
+    TensorList grads = grad(y, {x, w, b}, g);
+    EXPECT_TRUE(all_close(grads[0], matmul(g, w.detach()), 1e-12, 1e-12));
+    EXPECT_TRUE(all_close(grads[1], matmul(transpose(reshape(g, {300, 150}), 0, 1), reshape(x.detach(), {300, 40})),
+                          1e-12, 1e-11));
+    EXPECT_TRUE(all_close(grads[2], sum(g, {0, 1}), 1e-12, 1e-12));
+}
+
 TEST(Linalg, Errors) {
     EXPECT_WSOL_ERROR(matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 5})),
                       "matmul: (2,3) @ (4,5): inner dimensions 3 and 4 differ");
