@@ -95,14 +95,15 @@ void parallel_gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* a, BlasMat
     if (threads < 2 || m * n * k <= kSingleThreadGemm) {
         return gemm_block(0, m, 0, n, k, alpha, a, la, b, lb, beta, c, ldc, column_bias);
     }
-    // One block per thread along the longer side of C (fewer blocks: every block re-packs the
-    // whole other operand inside BLAS), each a multiple of 16 (whole SIMD registers for the BLAS
-    // micro-kernel) except the last.
+    // One block per thread along the longer side of C (no more: every block re-packs the whole
+    // other operand inside BLAS), each a multiple of 16 (whole SIMD registers for the BLAS
+    // micro-kernel) except the last. Dealt dynamically: when a thread is late to start (a busy
+    // machine), another one takes its block instead of waiting for it.
     const bool by_columns = n > m;
     const int64_t length = by_columns ? n : m;
     const int64_t block = ((length + threads - 1) / threads + 15) / 16 * 16;
     const int64_t blocks = (length + block - 1) / block;
-#pragma omp parallel for schedule(static) num_threads(int(threads))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(int(threads))
     for (int64_t blk = 0; blk < blocks; ++blk) {
         const int64_t start = blk * block, size = std::min(block, length - start);
         if (by_columns) {

@@ -116,10 +116,20 @@ std::vector<std::vector<T>> column_buffers(const Conv2dGeometry& g, bool paralle
     return std::vector<std::vector<T>>(parallel ? size_t(omp_get_max_threads()) : 1, std::vector<T>(size));
 }
 
+// How images are dealt to threads: first come, first served (a thread that was descheduled on a
+// busy machine does not hold up the others), or in fixed contiguous ranges where the result
+// depends on which thread ran an image (per-thread partial sums: a fixed split keeps the sum
+// order, and so the rounding, the same from run to run).
+enum class Deal { Dynamic, Fixed };
+
 // Runs image(n, buffer) for every image, in parallel over the images or one after the other.
 template <class T, class F>
-void for_each_image(const Conv2dGeometry& g, std::vector<std::vector<T>>& buffers, bool parallel, F&& image) {
-    if (parallel) {
+void for_each_image(const Conv2dGeometry& g, std::vector<std::vector<T>>& buffers, bool parallel, Deal deal,
+                    F&& image) {
+    if (parallel && deal == Deal::Dynamic) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int64_t n = 0; n < g.batch; ++n) image(n, buffers[size_t(omp_get_thread_num())].data());
+    } else if (parallel) {
 #pragma omp parallel for schedule(static)
         for (int64_t n = 0; n < g.batch; ++n) image(n, buffers[size_t(omp_get_thread_num())].data());
     } else {
@@ -137,7 +147,7 @@ void forward_typed(const Tensor& y, const Tensor& x, const Tensor& weight, const
     T* py = y.data<T>();
     const bool parallel = images_in_parallel(g);
     std::vector<std::vector<T>> buffers = column_buffers<T>(g, parallel);
-    for_each_image(g, buffers, parallel, [&](int64_t n, T* col) {
+    for_each_image(g, buffers, parallel, Deal::Dynamic, [&](int64_t n, T* col) {
         for (int64_t grp = 0; grp < g.groups; ++grp) {
             const T* xg = px + (n * g.in_channels + grp * g.group_in()) * g.in_h * g.in_w;
             T* yg = py + (n * g.out_channels + grp * og) * cols;
@@ -165,7 +175,7 @@ void grad_input_typed(const Tensor& grad_x, const Tensor& grad_y, const Tensor& 
     T* pgx = grad_x.data<T>();
     const bool parallel = images_in_parallel(g);
     std::vector<std::vector<T>> buffers = column_buffers<T>(g, parallel);
-    for_each_image(g, buffers, parallel, [&](int64_t n, T* col) {
+    for_each_image(g, buffers, parallel, Deal::Dynamic, [&](int64_t n, T* col) {
         if (!g.pointwise()) std::fill(pgx + n * image, pgx + (n + 1) * image, T(0));  // col2im adds into it
         for (int64_t grp = 0; grp < g.groups; ++grp) {
             const T* gyg = pgy + (n * g.out_channels + grp * og) * cols;
@@ -192,7 +202,7 @@ void grad_weight_typed(const Tensor& grad_weight, const Tensor& grad_y, const Te
     // Each thread sums its images into its own partial gradient; they are added up at the end.
     std::vector<std::vector<T>> partial(parallel ? buffers.size() : 0, std::vector<T>(size_t(weights), T(0)));
     if (!parallel) std::fill(pgw, pgw + weights, T(0));
-    for_each_image(g, buffers, parallel, [&](int64_t n, T* col) {
+    for_each_image(g, buffers, parallel, Deal::Fixed, [&](int64_t n, T* col) {
         T* sum = parallel ? partial[size_t(omp_get_thread_num())].data() : pgw;
         for (int64_t grp = 0; grp < g.groups; ++grp) {
             const T* gyg = pgy + (n * g.out_channels + grp * og) * cols;

@@ -82,7 +82,8 @@ void matmul_typed(const Tensor& out, const Tensor& a_in, const Tensor& b_in, boo
     T* pc = out.data<T>();
     const T beta = accumulate ? T(1) : T(0);
     if (parallel_over_batch(count, m, n, k)) {
-#pragma omp parallel for schedule(static)
+        // Dealt first come, first served: a thread descheduled on a busy machine holds up no one.
+#pragma omp parallel for schedule(dynamic, 1)
         for (int64_t i = 0; i < count; ++i) {
             gemm<T>(m, n, k, T(1), pa + offset_a[size_t(i)], la, pb + offset_b[size_t(i)], lb, beta, pc + i * m * n, n);
         }
