@@ -103,6 +103,26 @@ TEST(Index, PadRollFlipByHand) {
     EXPECT_EQ(roll(row, {1, 1}, {0, 0}).to_vector<int64_t>(), (std::vector<int64_t>{3, 4, 1, 2})) << "shifts add";
 }
 
+// Sizes where the kernels split rows over threads, checked through identities that hold
+// independently of the kernels: the padded interior is the input, a flip or roll undone is the
+// identity, and index_select equals gather with the broadcast index. All exact (atol 1e-30
+// because a zero budget reads 0/0 in all_close).
+TEST(Index, LargerInputsThroughIdentities) {
+    Tensor x = testing::random_tensor({4, 130, 131}, 81);
+    Tensor padded = pad(x, {2, 3, 1, 4}, PadMode::Constant, 7.0);
+    EXPECT_EQ(padded.shape(), (Shape{4, 135, 136}));
+    EXPECT_TRUE(all_close(narrow(narrow(padded, 1, 1, 130), 2, 2, 131), x, 0, 1e-30));
+    EXPECT_TRUE(all_close(narrow(padded, 1, 0, 1), full({4, 1, 136}, 7.0), 0, 1e-30));
+    EXPECT_TRUE(all_close(flip(flip(x, {1, 2}), {2, 1}), x, 0, 1e-30));
+    EXPECT_TRUE(all_close(roll(roll(x, {5, -7}, {1, 2}), {-5, 7}, {1, 2}), x, 0, 1e-30));
+    Tensor reflected = pad(x, {3, 3, 3, 3}, PadMode::Reflect);
+    // Reflect: padded column 0 mirrors input column 3 (the edge column 0 is not repeated).
+    EXPECT_TRUE(all_close(narrow(narrow(reflected, 1, 3, 130), 2, 0, 1), narrow(x, 2, 3, 1), 0, 1e-30));
+    Tensor idx = ints({129, 0, 64, 64, 3}, {5});
+    Tensor wide = contiguous(expand(reshape(idx, {1, 5, 1}), {4, 5, 131}));
+    EXPECT_TRUE(all_close(index_select(x, 1, idx), gather(x, 1, wide), 0, 1e-30));
+}
+
 TEST(IndexGrad, AllDifferentiableOps) {
     auto check = [](const char* name, std::function<Tensor(const TensorList&)> op, const TensorList& inputs) {
         SCOPED_TRACE(name);
