@@ -1,8 +1,9 @@
 // CPU LayerNorm and BatchNorm kernels, forward and backward.
 //
-// LayerNorm works on rows: one thread owns a row, computes its mean and variance in two passes
-// (the row is in L1 by then, so the second pass costs no memory traffic and the centred sum of
-// squares is stable), then writes y. The backward pass is also one sweep over the rows: per row
+// LayerNorm works on rows: each thread owns a contiguous range of rows and, per row, computes the
+// mean and variance in two passes (the row is in L1 by then, so the second pass costs no memory
+// traffic and the centred sum of squares is stable), then writes y. The float row loops are built
+// for several x86 vector widths (WSOL_VECTOR_CLONES, ops/cpu/vec_math.h). The backward pass is also one sweep over the rows: per row
 // it forms the two sums the input gradient needs and, in the same loop, accumulates the weight
 // and bias gradients into per-chunk double buffers. Chunks are a fixed split of the rows merged
 // in order, so the result does not depend on the number of threads.
@@ -19,6 +20,7 @@
 
 #include "engine/dispatch.h"
 #include "engine/strided_loop.h"
+#include "ops/cpu/vec_math.h"
 
 namespace wsol::cpu {
 
@@ -35,32 +37,22 @@ T* mutable_or_null(const Tensor& t) {
 
 // ---- LayerNorm ---------------------------------------------------------------------------------
 
+struct LayerNormArgs {
+    int64_t rows, n;
+    double eps;
+};
+
+// Rows [begin, end) of y = (x - mean) * rstd * w + b, saving mean and rstd.
 template <class T>
-void layer_norm_typed(const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x, const Tensor& weight,
-                      const Tensor& bias, double eps) {
-    const int64_t n = x.numel() == 0 ? 0 : x.shape().back();
-    const int64_t rows = n == 0 ? 0 : x.numel() / n;
-    const T* in = x.data<T>();
-    const T* w = data_or_null<T>(weight);
-    const T* b = data_or_null<T>(bias);
-    T* out = y.data<T>();
-    T* mu_out = mean.data<T>();
-    T* rs_out = rstd.data<T>();
-#pragma omp parallel for schedule(static) if (rows * n >= 2 * kParallelGrain)
-    for (int64_t r = 0; r < rows; ++r) {
+WSOL_ALWAYS_INLINE void layer_norm_rows(T* out, T* mu_out, T* rs_out, const T* in, const T* w, const T* b,
+                                        const LayerNormArgs& a, int64_t begin, int64_t end) {
+    const int64_t n = a.n;
+    for (int64_t r = begin; r < end; ++r) {
         const T* xr = in + r * n;
         T* yr = out + r * n;
-        double s = 0.0;
-#pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) s += double(xr[i]);
-        const T mu = T(s / double(n));
-        double v = 0.0;
-#pragma omp simd reduction(+ : v)
-        for (int64_t i = 0; i < n; ++i) {
-            const T d = xr[i] - mu;
-            v += double(d * d);
-        }
-        const T rs = T(1.0 / std::sqrt(v / double(n) + eps));
+        const T mu = T(blocked_sum<T>(n, [&](int64_t i) { return xr[i]; }) / double(n));
+        const double var = blocked_sum<T>(n, [&](int64_t i) { return (xr[i] - mu) * (xr[i] - mu); }) / double(n);
+        const T rs = T(1.0 / std::sqrt(var + a.eps));
         mu_out[r] = mu;
         rs_out[r] = rs;
         if (w && b) {
@@ -79,67 +71,122 @@ void layer_norm_typed(const Tensor& y, const Tensor& mean, const Tensor& rstd, c
     }
 }
 
+// float: compiled for several x86 vector widths, chosen at load time (ops/cpu/vec_math.h).
+WSOL_VECTOR_CLONES void layer_norm_rows_f32(float* out, float* mu_out, float* rs_out, const float* in, const float* w,
+                                            const float* b, const LayerNormArgs& a, int64_t begin, int64_t end) {
+    layer_norm_rows(out, mu_out, rs_out, in, w, b, a, begin, end);
+}
+void layer_norm_rows_any(float* out, float* mu_out, float* rs_out, const float* in, const float* w, const float* b,
+                         const LayerNormArgs& a, int64_t begin, int64_t end) {
+    layer_norm_rows_f32(out, mu_out, rs_out, in, w, b, a, begin, end);
+}
+void layer_norm_rows_any(double* out, double* mu_out, double* rs_out, const double* in, const double* w,
+                         const double* b, const LayerNormArgs& a, int64_t begin, int64_t end) {
+    layer_norm_rows(out, mu_out, rs_out, in, w, b, a, begin, end);
+}
+
+template <class T>
+void layer_norm_typed(const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x, const Tensor& weight,
+                      const Tensor& bias, double eps) {
+    const int64_t n = x.numel() == 0 ? 0 : x.shape().back();
+    const LayerNormArgs a{n == 0 ? 0 : x.numel() / n, n, eps};
+    T* out = y.data<T>();
+    T* mu = mean.data<T>();
+    T* rs = rstd.data<T>();
+    const T* in = x.data<T>();
+    const T* w = data_or_null<T>(weight);
+    const T* b = data_or_null<T>(bias);
+    if (a.rows * n < 2 * kParallelGrain) {
+        layer_norm_rows_any(out, mu, rs, in, w, b, a, 0, a.rows);
+        return;
+    }
+#pragma omp parallel
+    {
+        const int64_t threads = parallel_thread_count(), id = parallel_thread_id();
+        layer_norm_rows_any(out, mu, rs, in, w, b, a, a.rows * id / threads, a.rows * (id + 1) / threads);
+    }
+}
+
+// Rows [begin, end) of the backward pass: gx (when wanted) and, into the double buffers aw/ab
+// (when given), the partial sums of g * xhat and g for the weight and bias gradients.
+//   gx_i = rstd (gw_i - mean(gw) - xhat_i mean(gw xhat)),  gw_i = g_i w_i,  xhat_i = (x_i - mean) rstd
+template <class T>
+WSOL_ALWAYS_INLINE void layer_norm_backward_rows(T* gx, double* aw, double* ab, const T* g, const T* in, const T* mu,
+                                                 const T* rs, const T* w, int64_t n, int64_t begin, int64_t end) {
+    const double inv_n = 1.0 / double(n);
+    for (int64_t r = begin; r < end; ++r) {
+        const T* gr = g + r * n;
+        const T* xr = in + r * n;
+        const T m = mu[r], s = rs[r];
+        if (gx) {
+            const T mean_gw = T(inv_n * blocked_sum<T>(n, [&](int64_t i) { return w ? gr[i] * w[i] : gr[i]; }));
+            const T mean_gw_xhat = T(inv_n * blocked_sum<T>(n, [&](int64_t i) {
+                                         return (w ? gr[i] * w[i] : gr[i]) * ((xr[i] - m) * s);
+                                     }));
+            T* gxr = gx + r * n;
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) {
+                const T gw = w ? gr[i] * w[i] : gr[i];
+                gxr[i] = s * (gw - mean_gw - (xr[i] - m) * s * mean_gw_xhat);
+            }
+        }
+        if (aw) {
+#pragma omp simd
+            for (int64_t i = 0; i < n; ++i) {
+                aw[i] += double(gr[i] * ((xr[i] - m) * s));
+                ab[i] += double(gr[i]);
+            }
+        }
+    }
+}
+
+WSOL_VECTOR_CLONES void layer_norm_backward_rows_f32(float* gx, double* aw, double* ab, const float* g,
+                                                     const float* in, const float* mu, const float* rs, const float* w,
+                                                     int64_t n, int64_t begin, int64_t end) {
+    layer_norm_backward_rows(gx, aw, ab, g, in, mu, rs, w, n, begin, end);
+}
+void layer_norm_backward_rows_any(float* gx, double* aw, double* ab, const float* g, const float* in, const float* mu,
+                                  const float* rs, const float* w, int64_t n, int64_t begin, int64_t end) {
+    layer_norm_backward_rows_f32(gx, aw, ab, g, in, mu, rs, w, n, begin, end);
+}
+void layer_norm_backward_rows_any(double* gx, double* aw, double* ab, const double* g, const double* in,
+                                  const double* mu, const double* rs, const double* w, int64_t n, int64_t begin,
+                                  int64_t end) {
+    layer_norm_backward_rows(gx, aw, ab, g, in, mu, rs, w, n, begin, end);
+}
+
 template <class T>
 void layer_norm_backward_typed(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias,
                                const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& rstd,
                                const Tensor& weight) {
     const int64_t n = x.numel() == 0 ? 0 : x.shape().back();
     const int64_t rows = n == 0 ? 0 : x.numel() / n;
+    if (n == 0) return;
+    const bool want_params = grad_weight.defined() || grad_bias.defined();
+    // A fixed number of chunks (not threads), bounded so the buffers stay a few MiB; chunk sums
+    // are merged in chunk order, so the result does not depend on the thread count.
+    const int64_t chunks = want_params ? std::clamp<int64_t>((int64_t(1) << 18) / n, 1, 64) : 1;
+    const int64_t used = std::min(chunks, std::max<int64_t>(rows, 1));
+    std::vector<double> acc_w(want_params ? size_t(used * n) : 0, 0.0);
+    std::vector<double> acc_b(want_params ? size_t(used * n) : 0, 0.0);
+    T* gx = mutable_or_null<T>(grad_x);
     const T* g = grad_y.data<T>();
     const T* in = x.data<T>();
     const T* mu = mean.data<T>();
     const T* rs = rstd.data<T>();
     const T* w = data_or_null<T>(weight);
-    T* gx = mutable_or_null<T>(grad_x);
-    const bool want_params = grad_weight.defined() || grad_bias.defined();
-    // A fixed number of chunks (not threads), bounded so the buffers stay a few MiB.
-    const int64_t chunks = want_params ? std::clamp<int64_t>((int64_t(1) << 18) / std::max<int64_t>(n, 1), 1, 64) : 1;
-    const int64_t used_chunks = std::min(chunks, std::max<int64_t>(rows, 1));
-    std::vector<double> acc_w(want_params ? size_t(used_chunks * n) : 0, 0.0);
-    std::vector<double> acc_b(want_params ? size_t(used_chunks * n) : 0, 0.0);
-    const double inv_n = n > 0 ? 1.0 / double(n) : 0.0;
 #pragma omp parallel for schedule(static) if (rows * n >= 2 * kParallelGrain)
-    for (int64_t c = 0; c < used_chunks; ++c) {
-        double* aw = want_params ? acc_w.data() + c * n : nullptr;
-        double* ab = want_params ? acc_b.data() + c * n : nullptr;
-        const int64_t r_begin = rows * c / used_chunks, r_end = rows * (c + 1) / used_chunks;
-        for (int64_t r = r_begin; r < r_end; ++r) {
-            const T* gr = g + r * n;
-            const T* xr = in + r * n;
-            const T m = mu[r], s = rs[r];
-            if (gx) {
-                // With gw_i = g_i w_i and xhat_i = (x_i - mean) rstd:
-                //   gx_i = rstd (gw_i - mean(gw) - xhat_i mean(gw xhat))
-                double sum_gw = 0.0, sum_gw_xhat = 0.0;
-#pragma omp simd reduction(+ : sum_gw, sum_gw_xhat)
-                for (int64_t i = 0; i < n; ++i) {
-                    const T gw = w ? gr[i] * w[i] : gr[i];
-                    sum_gw += double(gw);
-                    sum_gw_xhat += double(gw * ((xr[i] - m) * s));
-                }
-                const T a = T(sum_gw * inv_n), b = T(sum_gw_xhat * inv_n);
-                T* gxr = gx + r * n;
-#pragma omp simd
-                for (int64_t i = 0; i < n; ++i) {
-                    const T gw = w ? gr[i] * w[i] : gr[i];
-                    gxr[i] = s * (gw - a - (xr[i] - m) * s * b);
-                }
-            }
-            if (want_params) {
-#pragma omp simd
-                for (int64_t i = 0; i < n; ++i) {
-                    aw[i] += double(gr[i] * ((xr[i] - m) * s));
-                    ab[i] += double(gr[i]);
-                }
-            }
-        }
+    for (int64_t c = 0; c < used; ++c) {
+        layer_norm_backward_rows_any(gx, want_params ? acc_w.data() + c * n : nullptr,
+                                     want_params ? acc_b.data() + c * n : nullptr, g, in, mu, rs, w, n,
+                                     rows * c / used, rows * (c + 1) / used);
     }
     if (!want_params) return;
     T* gw_out = mutable_or_null<T>(grad_weight);
     T* gb_out = mutable_or_null<T>(grad_bias);
     for (int64_t i = 0; i < n; ++i) {
         double sw = 0.0, sb = 0.0;
-        for (int64_t c = 0; c < used_chunks; ++c) {
+        for (int64_t c = 0; c < used; ++c) {
             sw += acc_w[size_t(c * n + i)];
             sb += acc_b[size_t(c * n + i)];
         }

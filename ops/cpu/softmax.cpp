@@ -8,8 +8,10 @@
 //   inner > 1 (e.g. softmax over channels of (N, C, H, W)): a block of up to kBlock neighbouring
 //     lines is processed together, so every inner loop runs over contiguous memory and vectorises;
 //     per-line max and sum live in small arrays.
+// Each thread gets one contiguous range of rows/blocks; the float version of that loop is built
+// for several x86 vector widths (WSOL_VECTOR_CLONES).
 // Stability: x - max(x) <= 0 before exp. A row of all -inf gives -inf - (-inf) = NaN, as PyTorch.
-// Sums accumulate in double.
+// Row sums use blocked_sum (ops/cpu/vec_math.h): SIMD partial sums, blocks added in double.
 #include "ops/cpu/softmax.h"
 
 #include <algorithm>
@@ -44,24 +46,17 @@ Geometry geometry_of(const Shape& shape, int64_t axis) {
 // ---- inner == 1: one contiguous row ----------------------------------------------------------
 
 template <class T>
-void softmax_row(T* y, const T* x, int64_t n, bool log) {
+WSOL_ALWAYS_INLINE void softmax_row(T* y, const T* x, int64_t n, bool log) {
     T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
     for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
-    double s = 0.0;
     if (log) {
-#pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) s += double(vec_exp(T(x[i] - m)));
+        const double s = blocked_sum<T>(n, [&](int64_t i) { return vec_exp(T(x[i] - m)); });
         const T log_s = T(std::log(s));
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - log_s;
     } else {
-#pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) {
-            const T e = vec_exp(T(x[i] - m));
-            y[i] = e;
-            s += double(e);
-        }
+        const double s = blocked_sum<T>(n, [&](int64_t i) { return y[i] = vec_exp(T(x[i] - m)); });
         const T inv = T(1.0 / s);
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) y[i] *= inv;
@@ -69,18 +64,13 @@ void softmax_row(T* y, const T* x, int64_t n, bool log) {
 }
 
 template <class T>
-void softmax_backward_row(T* gx, const T* gy, const T* y, int64_t n, bool log) {
-    double s = 0.0;
+WSOL_ALWAYS_INLINE void softmax_backward_row(T* gx, const T* gy, const T* y, int64_t n, bool log) {
     if (log) {
-#pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) s += double(gy[i]);
-        const T sum_g = T(s);
+        const T sum_g = T(blocked_sum<T>(n, [&](int64_t i) { return gy[i]; }));
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] - vec_exp(y[i]) * sum_g;
     } else {
-#pragma omp simd reduction(+ : s)
-        for (int64_t i = 0; i < n; ++i) s += double(gy[i]) * double(y[i]);
-        const T dot = T(s);
+        const T dot = T(blocked_sum<T>(n, [&](int64_t i) { return gy[i] * y[i]; }));
 #pragma omp simd
         for (int64_t i = 0; i < n; ++i) gx[i] = y[i] * (gy[i] - dot);
     }
@@ -89,7 +79,7 @@ void softmax_backward_row(T* gx, const T* gy, const T* y, int64_t n, bool log) {
 // ---- inner > 1: a block of `len` lines, element j of line i at [j * inner + i] ---------------
 
 template <class T>
-void softmax_block(T* y, const T* x, int64_t n, int64_t inner, int64_t len, bool log) {
+WSOL_ALWAYS_INLINE void softmax_block(T* y, const T* x, int64_t n, int64_t inner, int64_t len, bool log) {
     T m[kBlock];
     double s[kBlock];
     std::fill(m, m + len, -std::numeric_limits<T>::infinity());
@@ -125,7 +115,7 @@ void softmax_block(T* y, const T* x, int64_t n, int64_t inner, int64_t len, bool
 }
 
 template <class T>
-void softmax_backward_block(T* gx, const T* gy, const T* y, int64_t n, int64_t inner, int64_t len, bool log) {
+WSOL_ALWAYS_INLINE void softmax_backward_block(T* gx, const T* gy, const T* y, int64_t n, int64_t inner, int64_t len, bool log) {
     double s[kBlock];
     std::fill(s, s + len, 0.0);
     for (int64_t j = 0; j < n; ++j) {
@@ -150,59 +140,76 @@ void softmax_backward_block(T* gx, const T* gy, const T* y, int64_t n, int64_t i
     }
 }
 
-// Runs row(offset, len) over every line (inner == 1) or block of lines (inner > 1), in parallel
-// when the tensor is large. `offset` is the element offset of the row/block start.
-template <class F>
-void for_each_line(const Geometry& g, F&& f) {
-    const bool parallel = g.outer * g.n * g.inner >= 2 * kParallelGrain;
-    if (g.inner == 1) {
-#pragma omp parallel for schedule(static) if (parallel)
-        for (int64_t r = 0; r < g.outer; ++r) f(r * g.n, int64_t(1));
+// The work of one thread: tasks [begin, end) are rows (inner == 1) or blocks of up to kBlock
+// lines (inner > 1). Forward when grad_y is null, backward otherwise (then `a` is y, `b` is dy).
+template <class T>
+WSOL_ALWAYS_INLINE void run_tasks(T* out, const T* a, const T* b, const Geometry& g, int64_t begin, int64_t end,
+                                  bool log) {
+    const int64_t blocks = (g.inner + kBlock - 1) / kBlock;
+    for (int64_t task = begin; task < end; ++task) {
+        if (g.inner == 1) {
+            const int64_t offset = task * g.n;
+            if (b) {
+                softmax_backward_row(out + offset, b + offset, a + offset, g.n, log);
+            } else {
+                softmax_row(out + offset, a + offset, g.n, log);
+            }
+        } else {
+            const int64_t o = task / blocks, b0 = (task % blocks) * kBlock;
+            const int64_t offset = o * g.n * g.inner + b0, len = std::min(kBlock, g.inner - b0);
+            if (b) {
+                softmax_backward_block(out + offset, b + offset, a + offset, g.n, g.inner, len, log);
+            } else {
+                softmax_block(out + offset, a + offset, g.n, g.inner, len, log);
+            }
+        }
+    }
+}
+
+// float: compiled for SSE2, AVX2 and AVX-512, chosen at load time (ops/cpu/vec_math.h).
+WSOL_VECTOR_CLONES void run_tasks_f32(float* out, const float* a, const float* b, const Geometry& g, int64_t begin,
+                                      int64_t end, bool log) {
+    run_tasks(out, a, b, g, begin, end, log);
+}
+void dispatch_tasks(float* out, const float* a, const float* b, const Geometry& g, int64_t begin, int64_t end,
+                    bool log) {
+    run_tasks_f32(out, a, b, g, begin, end, log);
+}
+void dispatch_tasks(double* out, const double* a, const double* b, const Geometry& g, int64_t begin, int64_t end,
+                    bool log) {
+    run_tasks(out, a, b, g, begin, end, log);
+}
+
+// Splits the tasks into one contiguous range per thread (when the tensor is large enough).
+template <class T>
+void run_all(T* out, const T* a, const T* b, const Geometry& g, bool log) {
+    const int64_t tasks = g.inner == 1 ? g.outer : g.outer * ((g.inner + kBlock - 1) / kBlock);
+    if (g.outer * g.n * g.inner < 2 * kParallelGrain) {
+        dispatch_tasks(out, a, b, g, 0, tasks, log);
         return;
     }
-    const int64_t blocks = (g.inner + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t task = 0; task < g.outer * blocks; ++task) {
-        const int64_t o = task / blocks;
-        const int64_t b0 = (task % blocks) * kBlock;
-        f(o * g.n * g.inner + b0, std::min(kBlock, g.inner - b0));
+#pragma omp parallel
+    {
+        const int64_t threads = parallel_thread_count(), id = parallel_thread_id();
+        dispatch_tasks(out, a, b, g, tasks * id / threads, tasks * (id + 1) / threads, log);
     }
 }
 
 }  // namespace
 
 void softmax(const Tensor& y, const Tensor& x, int64_t axis, bool log) {
-    const Geometry g = geometry_of(x.shape(), axis);
     if (x.numel() == 0) return;
     dispatch_floating(x.dtype(), log ? "log_softmax" : "softmax", [&](auto tag) {
         using T = typename decltype(tag)::type;
-        const T* in = x.data<T>();
-        T* out = y.data<T>();
-        for_each_line(g, [&](int64_t offset, int64_t len) {
-            if (g.inner == 1) {
-                softmax_row(out + offset, in + offset, g.n, log);
-            } else {
-                softmax_block(out + offset, in + offset, g.n, g.inner, len, log);
-            }
-        });
+        run_all<T>(y.data<T>(), x.data<T>(), nullptr, geometry_of(x.shape(), axis), log);
     });
 }
 
 void softmax_backward(const Tensor& grad_x, const Tensor& grad_y, const Tensor& y, int64_t axis, bool log) {
-    const Geometry g = geometry_of(y.shape(), axis);
     if (y.numel() == 0) return;
     dispatch_floating(y.dtype(), log ? "log_softmax" : "softmax", [&](auto tag) {
         using T = typename decltype(tag)::type;
-        const T* gy = grad_y.data<T>();
-        const T* yy = y.data<T>();
-        T* gx = grad_x.data<T>();
-        for_each_line(g, [&](int64_t offset, int64_t len) {
-            if (g.inner == 1) {
-                softmax_backward_row(gx + offset, gy + offset, yy + offset, g.n, log);
-            } else {
-                softmax_backward_block(gx + offset, gy + offset, yy + offset, g.n, g.inner, len, log);
-            }
-        });
+        run_all<T>(grad_x.data<T>(), y.data<T>(), grad_y.data<T>(), geometry_of(y.shape(), axis), log);
     });
 }
 
