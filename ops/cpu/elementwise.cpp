@@ -26,9 +26,6 @@ void map_unary(const Tensor& out, const Tensor& x, F f) {
         if (s[0] == int64_t(sizeof(To)) && s[1] == int64_t(sizeof(Ti))) {
             To* o = reinterpret_cast<To*>(p[0]);
             const Ti* a = reinterpret_cast<const Ti*>(p[1]);
-            // Element i reads a[i] and writes o[i] only (in place, o == a, is fine): no
-            // dependence between iterations, so the loop may be vectorised as written.
-#pragma omp simd
             for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
         } else {
             for (int64_t i = 0; i < n; ++i) {
