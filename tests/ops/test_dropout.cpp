@@ -43,6 +43,22 @@ TEST(Dropout, GradientIsTheMaskTimesTheScale) {
     EXPECT_EQ(y.grad_fn()->name(), "dropout");
 }
 
+TEST(DropoutGrad, MatchesFiniteDifferences) {
+    // A generator re-seeded inside f draws the same mask at every evaluation, so the op is a fixed
+    // linear map that finite differences can check (float64, contiguous and strided inputs).
+    auto drop = [](bool path) {
+        return [path](const TensorList& in) {
+            Generator gen(17);
+            return TensorList{path ? drop_path(in[0], 0.4, true, gen) : dropout(in[0], 0.4, true, gen)};
+        };
+    };
+    for (bool path : {false, true}) {
+        SCOPED_TRACE(path ? "drop_path" : "dropout");
+        EXPECT_TRUE(testing::gradcheck_ok(drop(path), {testing::random_leaf({6, 5}, 1)}));
+        EXPECT_TRUE(testing::gradcheck_ok(drop(path), {testing::random_strided_leaf({6, 2, 3}, 2)}));
+    }
+}
+
 TEST(Dropout, SameSeedSameMask) {
     Tensor x = ones({1000});
     Generator a(123), b(123), c(124);
