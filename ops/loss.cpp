@@ -7,7 +7,6 @@
 // number computed with the target validation on the host.
 #include "ops/loss.h"
 
-#include <sstream>
 
 #include "autograd/node.h"
 #include "ops/cpu/loss.h"

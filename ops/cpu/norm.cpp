@@ -50,7 +50,10 @@ WSOL_ALWAYS_INLINE void layer_norm_rows(T* out, T* mu_out, T* rs_out, const T* i
     for (int64_t r = begin; r < end; ++r) {
         const T* xr = in + r * n;
         T* yr = out + r * n;
-        const T mu = T(blocked_sum<T>(n, [&](int64_t i) { return xr[i]; }) / double(n));
+        // The sum runs over x - x[0]: with a large common offset (rows of 1e4 + noise) the float
+        // partial sums would otherwise round away the digits that make up the mean.
+        const T shift = xr[0];
+        const T mu = shift + T(blocked_sum<T>(n, [&](int64_t i) { return xr[i] - shift; }) / double(n));
         const double var = blocked_sum<T>(n, [&](int64_t i) { return (xr[i] - mu) * (xr[i] - mu); }) / double(n);
         const T rs = T(1.0 / std::sqrt(var + a.eps));
         mu_out[r] = mu;
