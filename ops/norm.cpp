@@ -1,0 +1,183 @@
+// LayerNorm and BatchNorm: forward dispatch and backward formulas side by side (see ops/norm.h).
+//
+// Both forwards save what their fused backward needs (x, the per-row or per-channel mean and
+// rstd = 1/sqrt(var + eps), and the weight) and compute every input gradient in one kernel call:
+//   layer_norm:  x: (M, N) rows; mean, rstd: (M)
+//                gx = rstd (g w - mean(g w) - xhat mean(g w xhat)),  gw = sum_rows(g xhat),  gb = sum_rows(g)
+//   batch_norm:  x: (B, C, S); mean, rstd: (C)
+//                training: gx = w rstd (g - mean(g) - xhat mean(g xhat))   (means over B and S)
+//                eval:     gx = w rstd g
+//                gw = sum(g xhat), gb = sum(g) over B and S
+#include "ops/norm.h"
+
+#include "autograd/node.h"
+#include "ops/cpu/norm.h"
+#include "ops/dispatch.h"
+#include "ops/elementwise.h"
+#include "ops/shape.h"
+#if WSOL_CUDA
+#include "ops/cuda/norm.h"
+#endif
+
+namespace wsol {
+
+namespace {
+
+// Checks an optional per-feature parameter: undefined, or `shape` with x's dtype and device.
+void check_param(const char* op, const char* what, const Tensor& p, const Shape& shape, const Tensor& x) {
+    if (!p.defined()) return;
+    WSOL_CHECK(p.shape() == shape, op, ": ", what, " has shape ", shape_str(p.shape()), ", expected ",
+               shape_str(shape));
+    WSOL_CHECK(p.dtype() == x.dtype(), op, ": ", what, " is ", dtype_name(p.dtype()), " but the input is ",
+               dtype_name(x.dtype()));
+}
+
+// A contiguous, detached copy (or the tensor itself) seen as `shape`; undefined stays undefined.
+Tensor rows_view(const Tensor& t, const Shape& shape) {
+    if (!t.defined()) return t;
+    const Tensor c = contiguous(t).detach();
+    return c.as_strided(shape, contiguous_strides(shape), c.offset());
+}
+
+Tensor empty_if(bool needed, const Shape& shape, const Tensor& like) {
+    return needed ? Tensor::empty(shape, like.dtype(), like.device()) : Tensor();
+}
+
+}  // namespace
+
+// ---- LayerNorm -----------------------------------------------------------------------------------
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+    WSOL_CHECK(x.defined(), "layer_norm: undefined input");
+    check_floating("layer_norm", x);
+    const int64_t k = int64_t(normalized_shape.size());
+    WSOL_CHECK(k >= 1, "layer_norm: normalized_shape must have at least one axis");
+    bool suffix = x.dim() >= k;
+    for (int64_t d = 0; suffix && d < k; ++d) suffix = x.shape()[size_t(x.dim() - k + d)] == normalized_shape[size_t(d)];
+    WSOL_CHECK(suffix, "layer_norm: input of shape ", shape_str(x.shape()), " does not end with normalized_shape ",
+               shape_str(normalized_shape));
+    check_param("layer_norm", "weight", weight, normalized_shape, x);
+    check_param("layer_norm", "bias", bias, normalized_shape, x);
+    WSOL_CHECK(eps >= 0.0, "layer_norm: eps must be non-negative, got ", eps);
+
+    // x: (..., *normalized_shape) -> (M, N) rows; mean, rstd: (M)
+    const int64_t n = shape_numel(normalized_shape);
+    const int64_t m = n == 0 ? 0 : x.numel() / n;
+    const Tensor x2 = rows_view(x, {m, n});
+    const Tensor w = rows_view(weight, {n});
+    const Tensor b = rows_view(bias, {n});
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    Tensor mean = Tensor::empty({m}, x.dtype(), x.device());
+    Tensor rstd = Tensor::empty({m}, x.dtype(), x.device());
+    const Tensor y2 = y.as_strided({m, n}, {n, 1}, 0);
+    switch (backend_of("layer_norm", {x2, w, b})) {
+        case DeviceType::CPU: cpu::layer_norm(y2, mean, rstd, x2, w, b, eps); break;
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::layer_norm(y2, mean, rstd, x2, w, b, eps)); break;
+    }
+    if (any_requires_grad({x, weight, bias})) {
+        record_op("layer_norm", {x, weight, bias}, {y},
+                  [x2, w, mean, rstd, x_shape = x.shape(), p_shape = normalized_shape](const TensorList& g,
+                                                                                       const GradMask& need) {
+                      const Tensor g2 = rows_view(g[0], x2.shape());
+                      Tensor gx = empty_if(need[0], x_shape, x2);
+                      Tensor gw = empty_if(need[1], p_shape, x2);
+                      Tensor gb = empty_if(need[2], p_shape, x2);
+                      const Shape rows = x2.shape(), feat = {rows[1]};
+                      const Tensor gx2 = gx.defined() ? gx.as_strided(rows, contiguous_strides(rows), 0) : gx;
+                      const Tensor gw1 = gw.defined() ? gw.as_strided(feat, {1}, 0) : gw;
+                      const Tensor gb1 = gb.defined() ? gb.as_strided(feat, {1}, 0) : gb;
+                      switch (backend_of("layer_norm", {g2, x2})) {
+                          case DeviceType::CPU: cpu::layer_norm_backward(gx2, gw1, gb1, g2, x2, mean, rstd, w); break;
+                          case DeviceType::CUDA:
+                              WSOL_CUDA_ONLY(cuda::layer_norm_backward(gx2, gw1, gb1, g2, x2, mean, rstd, w));
+                              break;
+                      }
+                      return TensorList{gx, gw, gb};
+                  });
+    }
+    return y;
+}
+
+// ---- BatchNorm -----------------------------------------------------------------------------------
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+    WSOL_CHECK(x.defined(), "batch_norm: undefined input");
+    check_floating("batch_norm", x);
+    WSOL_CHECK(x.dim() >= 2, "batch_norm: expected input of shape (N, C, ...), got ", shape_str(x.shape()));
+    const int64_t channels = x.shape()[1];
+    check_param("batch_norm", "running_mean", running_mean, {channels}, x);
+    check_param("batch_norm", "running_var", running_var, {channels}, x);
+    check_param("batch_norm", "weight", weight, {channels}, x);
+    check_param("batch_norm", "bias", bias, {channels}, x);
+    WSOL_CHECK(running_mean.defined() == running_var.defined(),
+               "batch_norm: give both running_mean and running_var, or neither");
+    WSOL_CHECK(training || running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
+    WSOL_CHECK(eps >= 0.0, "batch_norm: eps must be non-negative, got ", eps);
+
+    // x: (B, C, ...) -> (B, C, S); mean, rstd: (C)
+    const int64_t batch = x.shape()[0];
+    const int64_t spatial = channels == 0 || batch == 0 ? 0 : x.numel() / (batch * channels);
+    const int64_t count = batch * spatial;  // values per channel
+    const Tensor x3 = rows_view(x, {batch, channels, spatial});
+    const Tensor w = rows_view(weight, {channels});
+    const Tensor b = rows_view(bias, {channels});
+    const DeviceType backend = backend_of("batch_norm", {x3, running_mean, running_var, w, b});
+    Tensor mean, rstd;
+    {
+        NoGradGuard no_grad;  // statistics are constants of the graph or recomputed in backward
+        if (training) {
+            WSOL_CHECK(count > 1, "batch_norm: expected more than 1 value per channel when training, got input of "
+                       "shape ", shape_str(x.shape()));
+            mean = Tensor::empty({channels}, x.dtype(), x.device());
+            Tensor var = Tensor::empty({channels}, x.dtype(), x.device());
+            switch (backend) {
+                case DeviceType::CPU: cpu::batch_norm_stats(mean, var, x3); break;
+                case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::batch_norm_stats(mean, var, x3)); break;
+            }
+            rstd = rsqrt(add(var, eps));
+            if (running_mean.defined()) {
+                WSOL_CHECK(!running_mean.requires_grad() && !running_var.requires_grad(),
+                           "batch_norm: running statistics are buffers and must not require grad");
+                const double unbias = double(count) / double(count - 1);
+                copy_into(running_mean, add(mul(running_mean, 1.0 - momentum), mul(mean, momentum)));
+                copy_into(running_var, add(mul(running_var, 1.0 - momentum), mul(var, momentum * unbias)));
+                running_mean.storage()->bump_version();
+                running_var.storage()->bump_version();
+            }
+        } else {
+            mean = clone(running_mean).detach();  // a copy: later updates must not reach saved values
+            rstd = rsqrt(add(running_var, eps));
+        }
+    }
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+    const Tensor y3 = y.as_strided(x3.shape(), contiguous_strides(x3.shape()), 0);
+    switch (backend) {
+        case DeviceType::CPU: cpu::batch_norm_apply(y3, x3, mean, rstd, w, b); break;
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::batch_norm_apply(y3, x3, mean, rstd, w, b)); break;
+    }
+    if (any_requires_grad({x, weight, bias})) {
+        record_op("batch_norm", {x, weight, bias}, {y},
+                  [x3, w, mean, rstd, training, x_shape = x.shape()](const TensorList& g, const GradMask& need) {
+                      const Tensor g3 = rows_view(g[0], x3.shape());
+                      const Shape feat = {x3.shape()[1]};
+                      Tensor gx = empty_if(need[0], x_shape, x3);
+                      Tensor gw = empty_if(need[1], feat, x3);
+                      Tensor gb = empty_if(need[2], feat, x3);
+                      const Tensor gx3 = gx.defined() ? gx.as_strided(x3.shape(), contiguous_strides(x3.shape()), 0) : gx;
+                      switch (backend_of("batch_norm", {g3, x3})) {
+                          case DeviceType::CPU:
+                              cpu::batch_norm_backward(gx3, gw, gb, g3, x3, mean, rstd, w, training);
+                              break;
+                          case DeviceType::CUDA:
+                              WSOL_CUDA_ONLY(cuda::batch_norm_backward(gx3, gw, gb, g3, x3, mean, rstd, w, training));
+                              break;
+                      }
+                      return TensorList{gx, gw, gb};
+                  });
+    }
+    return y;
+}
+
+}  // namespace wsol
