@@ -3,6 +3,8 @@
 
 #include "autograd/backward.h"
 #include "autograd/node.h"
+#include "ops/attention.h"
+#include "ops/autocast.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/random.h"
