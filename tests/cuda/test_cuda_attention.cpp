@@ -84,7 +84,9 @@ void check_kernels(const Case& c, DType dtype, uint64_t seed) {
     EXPECT_LT(relative_error(dq, dq64), bwd_tol) << "dq";
     EXPECT_LT(relative_error(dk, dk64), bwd_tol) << "dk";
     EXPECT_LT(relative_error(dv, dv64), bwd_tol) << "dv";
-    if (c.gated) EXPECT_LT(relative_error(dg, dg64), bwd_tol) << "dgate per head";
+    if (c.gated) {
+        EXPECT_LT(relative_error(dg, dg64), bwd_tol) << "dgate per head";
+    }
 }
 
 #endif
