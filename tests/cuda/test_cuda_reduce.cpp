@@ -15,6 +15,8 @@ namespace {
 
 using namespace testing;
 
+#if WSOL_CUDA
+
 const DType kReduceTypes[] = {kFloat32, kFloat64, kBFloat16, kInt32, kInt64, kUInt8};
 
 // Random values suited to the dtype: [-1, 1) for floats, small integers otherwise (so that sums
@@ -23,8 +25,6 @@ Tensor reduce_input(const Shape& shape, DType dtype, uint64_t seed, Device devic
     if (is_floating(dtype)) return random_input(shape, dtype, seed, -1, 1, device);
     return random_input(shape, dtype, seed, dtype == kUInt8 ? 0 : -20, 20, device);
 }
-
-#if WSOL_CUDA
 
 const char* op_name(cpu::ReduceOp op) { return op == cpu::ReduceOp::Sum ? "sum" : op == cpu::ReduceOp::Max ? "max" : "min"; }
 

@@ -94,6 +94,7 @@ TEST(CachingAllocator, BestFitWithinTwentyFivePercent) {
     EXPECT_NE(fresh, big);
     EXPECT_NE(fresh, mid);
     EXPECT_EQ(h.alloc.stats().backend_allocations, 3u);
+    for (void* p : {big, mid, fresh}) h.alloc.free(p);
 }
 
 TEST(CachingAllocator, StatisticsTrackLiveCachedAndPeak) {
