@@ -3,7 +3,8 @@
 //                                fc/qkv/proj layers 384->1152, 384->1536, 1536->384; passes fwd
 //                                (Y = X W^T), dgrad (dX = dY W), wgrad (dW = dY^T X); modes fp32,
 //                                tf32, bf16 (bf16 operands and output, fp32 accumulation). TFLOP/s.
-//   attention/bf16/{fwd,fwd+bwd}  the fused kernels at B=256, H=6, N=198, D=64, gated and not;
+//   attention/bf16/{fwd,fwd+bwd}  the fused kernels at B=256, H=6, N=198, D=64, gated and not,
+//                                tensor-core kernels (the default) and CUDA-core ones (/cuda-cores);
 //                                TFLOP/s with FlashAttention's convention (fwd 4 B H N^2 D flops,
 //                                bwd 2.5 times that).
 //   memory/<op>                  elementwise and reduction kernels on 64 Mi elements, and the
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/gpu.h"
 #include "ops/ops.h"
@@ -103,28 +105,37 @@ void register_gemms() {
 void register_attention() {
     const int64_t B = 256, H = 6, N = 198, D = 64;
     const double fwd_flops = 4.0 * B * H * double(N) * N * D;
-    for (bool gated : {false, true}) {
-        for (bool with_backward : {false, true}) {
-            const std::string name = std::string("attention/bf16/") + (with_backward ? "fwd+bwd" : "fwd") +
-                                     (gated ? "/gated" : "");
-            benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
-                // q, k, v as the head-split views of one fused qkv projection (B, N, 3, H, D).
-                Tensor qkv = random_gpu({B, N, 3, H, D}, kBFloat16, 4);
-                Tensor q = permute(select(qkv, 2, 0), {0, 2, 1, 3}), k = permute(select(qkv, 2, 1), {0, 2, 1, 3}),
-                       v = permute(select(qkv, 2, 2), {0, 2, 1, 3});
-                Tensor gate = gated ? random_gpu({B, N}, kBFloat16, 5) : Tensor();
-                Tensor out = Tensor::empty({B, H, N, D}, kBFloat16, kGPU), lse = Tensor::empty({B, H, N}, kFloat32, kGPU);
-                Tensor dout = random_gpu({B, H, N, D}, kBFloat16, 6);
-                Tensor dq = Tensor::empty({B, H, N, D}, kBFloat16, kGPU), dk = empty_like(dq), dv = empty_like(dq);
-                Tensor dgate = gated ? Tensor::empty({B, H, N}, kFloat32, kGPU) : Tensor();
-                const double scale = 0.125;
-                auto work = [&] {
-                    cuda::attention_forward(out, lse, q, k, v, gate, scale);
-                    if (with_backward) cuda::attention_backward(dq, dk, dv, dgate, dout, q, k, v, gate, out, lse, scale);
-                };
-                time_gpu(state, work, with_backward ? 3.5 * fwd_flops : fwd_flops, "TFLOP/s");
-            })->UseManualTime()->Unit(benchmark::kMillisecond);
+    struct Variant {
+        bool tensor_cores, gated, with_backward;
+    };
+    std::vector<Variant> variants;
+    for (bool tensor_cores : {true, false}) {
+        for (bool gated : {false, true}) {
+            for (bool with_backward : {false, true}) variants.push_back({tensor_cores, gated, with_backward});
         }
+    }
+    for (const Variant& v : variants) {
+        const std::string name = std::string("attention/bf16/") + (v.with_backward ? "fwd+bwd" : "fwd") +
+                                 (v.gated ? "/gated" : "") + (v.tensor_cores ? "" : "/cuda-cores");
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+            cuda::set_attention_tensor_cores(v.tensor_cores);
+            // q, k, v as the head-split views of one fused qkv projection (B, N, 3, H, D).
+            Tensor qkv = random_gpu({B, N, 3, H, D}, kBFloat16, 4);
+            Tensor q = permute(select(qkv, 2, 0), {0, 2, 1, 3}), k = permute(select(qkv, 2, 1), {0, 2, 1, 3}),
+                   val = permute(select(qkv, 2, 2), {0, 2, 1, 3});
+            Tensor gate = v.gated ? random_gpu({B, N}, kBFloat16, 5) : Tensor();
+            Tensor out = Tensor::empty({B, H, N, D}, kBFloat16, kGPU), lse = Tensor::empty({B, H, N}, kFloat32, kGPU);
+            Tensor dout = random_gpu({B, H, N, D}, kBFloat16, 6);
+            Tensor dq = Tensor::empty({B, H, N, D}, kBFloat16, kGPU), dk = empty_like(dq), dv = empty_like(dq);
+            Tensor dgate = v.gated ? Tensor::empty({B, H, N}, kFloat32, kGPU) : Tensor();
+            const double scale = 0.125;
+            auto work = [&] {
+                cuda::attention_forward(out, lse, q, k, val, gate, scale);
+                if (v.with_backward) cuda::attention_backward(dq, dk, dv, dgate, dout, q, k, val, gate, out, lse, scale);
+            };
+            time_gpu(state, work, v.with_backward ? 3.5 * fwd_flops : fwd_flops, "TFLOP/s");
+            cuda::set_attention_tensor_cores(true);
+        })->UseManualTime()->Unit(benchmark::kMillisecond);
     }
 }
 

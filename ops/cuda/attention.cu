@@ -24,51 +24,27 @@
 // owners are 8 neighbouring lanes of one warp (row maxima and sums are 3 shuffles). Tiles live in
 // shared memory as float, rows padded by one element so that both row and column walks are free of
 // bank conflicts. Head dims up to 128 (compiled for 32, 64 and 128; smaller dims are zero-padded).
-// This is plain FP32 arithmetic on the CUDA cores; tensor-core (wmma/wgmma) tiles are the next step.
+// These kernels compute on the CUDA cores in FP32 (every dtype); bfloat16 inputs go by default to
+// the tensor-core version of the same algorithm in ops/cuda/attention_tc.cu.
 #include "ops/cuda/attention.h"
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include "engine/cuda/loops.cuh"
+#include "ops/cuda/attention_common.cuh"
 
 namespace wsol::cuda {
 
 namespace {
 
-constexpr int kTile = 64;     // queries and keys per tile
-constexpr int kThreads = 128;  // 16 x 8
+using namespace attention_detail;
+
 constexpr int kRowsPerThread = 4;
 constexpr int kColsPerThread = 8;
 constexpr int kPLd = kTile + 1;  // padded row length of the 64 x 64 tiles in shared memory
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
-
-struct View4 {  // element strides of a (B, H, N, D) tensor
-    int64_t b, h, n, d;
-};
-
-template <class T>
-struct Args {
-    int B, H, Nq, Nk, D;
-    float scale;
-    const T* q;
-    const T* k;
-    const T* v;
-    View4 qs, ks, vs;
-    const T* gate;  // (B, Nk) or null
-    int64_t gate_b, gate_n;
-    // forward
-    T* out;      // (B, H, Nq, D) contiguous
-    float* lse;  // (B, H, Nq)
-    // backward
-    const T* dout;
-    View4 dos;
-    const float* delta;  // (B, H, Nq)
-    T* dq;
-    T* dk;
-    T* dv;
-    float* dgate;  // (B, H, Nk) or null
-};
 
 // Loads rows [row0, row0 + 64) of one (b, h) slice of a (B, H, N, D) tensor into a padded float
 // tile, times `factor`; rows beyond n_rows and columns beyond D become 0.
@@ -80,16 +56,6 @@ __device__ __forceinline__ void load_tile(float* tile, const T* base, View4 s, i
         float value = 0.0f;
         if (row0 + r < n_rows && d < D) value = to_compute(base[int64_t(row0 + r) * s.n + int64_t(d) * s.d]) * factor;
         tile[r * (DM + 1) + d] = value;
-    }
-}
-
-// The gate of the keys [key0, key0 + 64) of batch b (1 without gating, 0 beyond Nk).
-template <class T>
-__device__ __forceinline__ void load_gate(float* gate_tile, const Args<T>& a, int b, int key0) {
-    for (int c = threadIdx.x; c < kTile; c += kThreads) {
-        float g = 0.0f;
-        if (key0 + c < a.Nk) g = a.gate ? float(to_compute(a.gate[b * a.gate_b + int64_t(key0 + c) * a.gate_n])) : 1.0f;
-        gate_tile[c] = g;
     }
 }
 
@@ -447,17 +413,21 @@ void dispatch_attention(DType dtype, int64_t D, F&& f) {
     return with_dim(Tag<__nv_bfloat16>{});
 }
 
-// Raises a kernel's dynamic shared memory limit (needed above 48 KB) and launches it.
-template <class Kernel, class A>
-void launch(Kernel kernel, dim3 grid, size_t smem, int device, const A& args) {
-    WSOL_CHECK(smem <= device_info(device).max_shared_memory_per_block, "attention on CUDA: needs ", smem,
-               " bytes of shared memory per block, the device offers ", device_info(device).max_shared_memory_per_block);
-    WSOL_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-    kernel<<<grid, kThreads, smem, current_stream(device)>>>(args);
-    WSOL_CUDA_CHECK_LAUNCH();
-}
+std::atomic<int> g_tensor_cores{-1};  // -1: not decided yet (read WSOL_ATTENTION_SIMT once)
 
 }  // namespace
+
+bool attention_tensor_cores() {
+    int value = g_tensor_cores.load(std::memory_order_relaxed);
+    if (value < 0) {
+        const char* simt = std::getenv("WSOL_ATTENTION_SIMT");
+        value = simt && std::string(simt) != "0" ? 0 : 1;
+        g_tensor_cores.store(value, std::memory_order_relaxed);
+    }
+    return value == 1;
+}
+
+void set_attention_tensor_cores(bool enabled) { g_tensor_cores.store(enabled ? 1 : 0, std::memory_order_relaxed); }
 
 void attention_forward(const Tensor& out, const Tensor& lse, const Tensor& q, const Tensor& k, const Tensor& v,
                        const Tensor& gate, double scale) {
@@ -472,6 +442,9 @@ void attention_forward(const Tensor& out, const Tensor& lse, const Tensor& q, co
         Args<T> a = make_args<T>(q, k, v, gate, scale);
         a.out = static_cast<T*>(out.raw_data());
         a.lse = static_cast<float*>(lse.raw_data());
+        if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+            if (attention_tensor_cores()) return forward_tensor_cores(a, device);
+        }
         const dim3 grid{unsigned(a.B * a.H), unsigned((a.Nq + kTile - 1) / kTile)};
         launch(attention_forward_kernel<T, DM>, grid, forward_smem<DM>(), device, a);
     });
@@ -508,6 +481,9 @@ void attention_backward(const Tensor& dq, const Tensor& dk, const Tensor& dv, co
         attention_delta_kernel<T><<<unsigned((rows + rows_per_block - 1) / rows_per_block), kBlockThreads, 0,
                                     current_stream(device)>>>(a, static_cast<float*>(delta.raw_data()));
         WSOL_CUDA_CHECK_LAUNCH();
+        if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+            if (attention_tensor_cores()) return backward_tensor_cores(a, device);
+        }
         const unsigned bh = unsigned(a.B * a.H);
         launch(attention_backward_kv_kernel<T, DM>, dim3(bh, unsigned((a.Nk + kTile - 1) / kTile)), backward_kv_smem<DM>(),
                device, a);

@@ -1,5 +1,5 @@
-// The fused CUDA attention kernels (ops/cuda/attention.h) against the CPU kernels run in float64
-// on the same (rounded) inputs: forward output and log-sum-exp, and dq, dk, dv and the per-head
+// The fused CUDA attention kernels (ops/cuda/attention.h; for bfloat16 both the tensor-core and
+// the CUDA-core implementation) against the CPU kernels run in float64 on the same (rounded) inputs: forward output and log-sum-exp, and dq, dk, dv and the per-head
 // gate gradient, with and without the key gate, for head dims of every compiled width (8, 16, 64,
 // 80 zero-padded to 128, 128), sequence lengths that are and are not multiples of the 64-wide
 // tiles, cross attention, and non-contiguous q/k/v/gate/dout views. Outputs are poisoned. Then the
@@ -105,7 +105,14 @@ TEST(CudaAttention, KernelsMatchTheCpu) {
     };
     uint64_t seed = 1;
     for (const Case& c : cases) {
-        for (DType dtype : {kFloat32, kBFloat16}) check_kernels(c, dtype, seed += 10);
+        check_kernels(c, kFloat32, seed += 10);
+        // bfloat16 has two implementations: tensor cores (the default) and CUDA cores.
+        for (bool tensor_cores : {true, false}) {
+            SCOPED_TRACE(tensor_cores ? "tensor-core kernels" : "CUDA-core kernels");
+            cuda::set_attention_tensor_cores(tensor_cores);
+            check_kernels(c, kBFloat16, seed += 10);
+        }
+        cuda::set_attention_tensor_cores(true);
     }
 #endif
 }
