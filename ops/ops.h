@@ -3,6 +3,8 @@
 
 #include "autograd/backward.h"
 #include "autograd/node.h"
+#include "ops/attention.h"
+#include "ops/autocast.h"
 #include "ops/conv.h"
 #include "ops/dropout.h"
 #include "ops/elementwise.h"

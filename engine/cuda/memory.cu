@@ -1,46 +1,111 @@
-// Device memory, first version: cudaMalloc/cudaFree directly on the default stream.
+// Device memory: one CachingAllocator per device over cudaMalloc/cudaFree. The allocators live for
+// the whole process and are never destroyed (tensors held in static objects may be freed after
+// main returns, and the CUDA runtime may already be gone then; the driver reclaims everything at
+// exit anyway).
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include "engine/cuda/check.h"
+#include "engine/cuda/context.h"
 #include "engine/cuda/memory.h"
 
 namespace wsol::cuda {
 
-int device_count() {
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess) {
-        (void)cudaGetLastError();  // no driver or no device: report zero devices
-        return 0;
+namespace {
+
+class CudaBackend final : public CachingAllocator::Backend {
+public:
+    explicit CudaBackend(int device) : device_(device) {}
+
+    void* raw_allocate(size_t nbytes) override {
+        set_device(device_);
+        void* ptr = nullptr;
+        const cudaError_t status = cudaMalloc(&ptr, nbytes);
+        if (status == cudaErrorMemoryAllocation) {
+            (void)cudaGetLastError();  // clear the error so that the retry (and later calls) start clean
+            return nullptr;
+        }
+        WSOL_CUDA_CHECK(status);
+        return ptr;
     }
+
+    void raw_free(void* ptr) noexcept override {
+        cudaSetDevice(device_);
+        cudaFree(ptr);  // errors here (e.g. during process teardown) cannot be reported usefully
+    }
+
+    std::string describe() const override {
+        size_t free_bytes = 0, total_bytes = 0;
+        cudaSetDevice(device_);
+        if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return "cuda:" + std::to_string(device_);
+        }
+        char text[128];
+        std::snprintf(text, sizeof(text), "cuda:%d (%.2f GiB total, %.2f GiB free)", device_,
+                      double(total_bytes) / double(1 << 30), double(free_bytes) / double(1 << 30));
+        return text;
+    }
+
+private:
+    int device_;
+};
+
+CachingAllocator& allocator(int device) {
+    static std::mutex mutex;
+    static std::vector<CachingAllocator*>* allocators = new std::vector<CachingAllocator*>();
+    WSOL_CHECK(device >= 0 && device < device_count(), "CUDA device ", device, " does not exist (", device_count(),
+               " visible)");
+    std::lock_guard<std::mutex> lock(mutex);
+    if (allocators->empty()) allocators->resize(size_t(device_count()), nullptr);
+    CachingAllocator*& slot = (*allocators)[size_t(device)];
+    if (!slot) slot = new CachingAllocator(std::make_unique<CudaBackend>(device));
+    return *slot;
+}
+
+}  // namespace
+
+int device_count() {
+    static const int count = [] {
+        int n = 0;
+        if (cudaGetDeviceCount(&n) != cudaSuccess) {
+            (void)cudaGetLastError();  // no driver or no device: report zero devices
+            return 0;
+        }
+        return n;
+    }();
     return count;
 }
 
 void* device_malloc(size_t nbytes, int device) {
-    WSOL_CUDA_CHECK(cudaSetDevice(device));
-    void* ptr = nullptr;
     if (nbytes == 0) return nullptr;
-    WSOL_CUDA_CHECK(cudaMalloc(&ptr, nbytes));
-    return ptr;
+    return allocator(device).allocate(nbytes, current_stream(device));
 }
 
-void device_free(void* ptr, int device) {
+void device_free(void* ptr, int device) noexcept {
     if (!ptr) return;
-    cudaSetDevice(device);
-    cudaFree(ptr);  // no throw from a destructor path
+    try {
+        allocator(device).free(ptr);
+    } catch (...) {
+        // allocator() only throws for a device that does not exist, which cannot own `ptr`.
+    }
 }
+
+void empty_cache(int device) {
+    synchronize(device);  // blocks freed moments ago may still be read by queued kernels
+    allocator(device).empty_cache();
+}
+
+MemoryStats memory_stats(int device) { return allocator(device).stats(); }
+void reset_peak_memory_stats(int device) { allocator(device).reset_peak(); }
 
 void memset_zero(void* ptr, size_t nbytes, int device) {
     if (nbytes == 0) return;
-    WSOL_CUDA_CHECK(cudaSetDevice(device));
-    WSOL_CUDA_CHECK(cudaMemset(ptr, 0, nbytes));
-}
-
-void memcpy_host_to_device(void* dst, const void* src, size_t nbytes, int device) {
-    WSOL_CUDA_CHECK(cudaSetDevice(device));
-    WSOL_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyHostToDevice));
-}
-
-void memcpy_device_to_host(void* dst, const void* src, size_t nbytes, int device) {
-    WSOL_CUDA_CHECK(cudaSetDevice(device));
-    WSOL_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, cudaMemcpyDeviceToHost));
+    set_device(device);
+    WSOL_CUDA_CHECK(cudaMemsetAsync(ptr, 0, nbytes, current_stream(device)));
 }
 
 }  // namespace wsol::cuda
