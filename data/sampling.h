@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "data/dataset.h"
 #include "engine/philox.h"
 
 namespace wsol::data {
@@ -38,5 +39,18 @@ inline float unit_float(uint32_t word) { return philox::to_unit_float(word); }
 
 // The order of positions 0..n-1 in `epoch`: sorted by a 64-bit Philox key per position.
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, uint64_t epoch);
+
+// CSFN's auxiliary image: for every training image, another image of the same class (a different
+// file), drawn afresh each epoch. Deterministic in (seed, epoch, index); when a class has a single
+// image, that image is its own partner (CSFN's list sampling would loop forever there).
+class SameClassSampler {
+public:
+    explicit SameClassSampler(const Dataset& dataset);
+    int64_t pick(int64_t index, uint64_t seed, uint64_t epoch) const;
+
+private:
+    std::vector<int64_t> label_, position_;  // per record: its class, its place in that class's list
+    std::vector<std::vector<int64_t>> by_class_;
+};
 
 }  // namespace wsol::data
