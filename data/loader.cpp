@@ -53,8 +53,13 @@ struct Pending {
     size_t remaining = 0;                 // samples not finished yet
 };
 
-// Decodes and transforms one record into slot `slot` of `images`; returns each view's boxes.
-std::vector<std::vector<Box>> load_into(const Record& r, const TransformSpec& spec, const Augmentation& a, PixelFormat pixels,
+struct Loaded {
+    std::vector<std::vector<Box>> boxes;  // per view
+    int width = 0, height = 0;            // the image's size in its file
+};
+
+// Decodes and transforms one record into slot `slot` of `images`.
+Loaded load_into(const Record& r, const TransformSpec& spec, const Augmentation& a, PixelFormat pixels,
                             const Normalizer& norm, const Tensor& images, int64_t slot) {
     DecodeOptions decode;
     decode.dct_downscale = spec.dct_downscale;
@@ -74,9 +79,11 @@ std::vector<std::vector<Box>> load_into(const Record& r, const TransformSpec& sp
             write_chw_uint8(views[v].image, views[v].flip, images.data<uint8_t>() + at);
         }
     }
-    std::vector<std::vector<Box>> boxes;
-    for (View& v : views) boxes.push_back(std::move(v.boxes));
-    return boxes;
+    Loaded out;
+    for (View& v : views) out.boxes.push_back(std::move(v.boxes));
+    out.width = img.source_width;
+    out.height = img.source_height;
+    return out;
 }
 
 // Moves the samples that did not fail to the front of every per-sample array.
@@ -135,6 +142,7 @@ struct DataLoader::Impl {
     int in_flight = 0;
     bool stopping = false, failed = false;
     std::string fatal;  // once set, next() keeps throwing it until start_epoch
+    std::string worker_failure;  // a failure outside any sample (allocation)
     std::vector<std::thread> workers;
 
     Impl(std::shared_ptr<const Dataset> d, LoaderOptions opts)
@@ -180,13 +188,14 @@ struct DataLoader::Impl {
         const uint64_t e = uint64_t(epoch);
         const Augmentation a =
             draw_augmentation(o.transform, sample_random(o.seed, e, uint64_t(index), RandomStream::Augment));
-        std::vector<std::vector<Box>> views = load_into(r, o.transform, a, o.pixels, norm, batch.images, int64_t(slot));
+        Loaded loaded = load_into(r, o.transform, a, o.pixels, norm, batch.images, int64_t(slot));
         batch.labels.data<int64_t>()[slot] = r.label;
         batch.image_ids[slot] = r.image_id;
-        batch.widths[slot] = r.width;
-        batch.heights[slot] = r.height;
+        batch.widths[slot] = loaded.width;
+        batch.heights[slot] = loaded.height;
         batch.boxes_original[slot] = r.boxes;
-        for (size_t v = 0; v < views.size(); ++v) batch.boxes[slot * views.size() + v] = std::move(views[v]);
+        const size_t views = loaded.boxes.size();
+        for (size_t v = 0; v < views; ++v) batch.boxes[slot * views + v] = std::move(loaded.boxes[v]);
         if (aux) {
             const int64_t partner = aux->pick(index, o.seed, e);
             const Augmentation pa = draw_augmentation(
@@ -224,7 +233,20 @@ struct DataLoader::Impl {
             const int64_t b = claim_batch;
             const size_t slot = claim_slot;
             auto it = pending.find(b);
-            Pending& p = it != pending.end() ? it->second : allocate(b);
+            if (it == pending.end()) {
+                try {
+                    allocate(b);
+                    it = pending.find(b);
+                } catch (const std::exception& e) {  // e.g. out of memory: fail the loader, not the process
+                    pending.erase(b);
+                    worker_failure = "DataLoader: cannot allocate batch " + std::to_string(b) + ": " + e.what();
+                    failed = true;
+                    cv_ready.notify_all();
+                    cv_work.notify_all();
+                    return;
+                }
+            }
+            Pending& p = it->second;
             if (++claim_slot == plan[size_t(b)].size()) ++claim_batch, claim_slot = 0;
             ++in_flight;
             lock.unlock();
@@ -271,7 +293,7 @@ struct DataLoader::Impl {
         if (!complete()) {
             const auto it = pending.find(next_batch);
             const std::string* error = it != pending.end() ? first_error(it->second) : nullptr;
-            fatal = error ? *error : "DataLoader: a worker failed";
+            fatal = error ? *error : worker_failure.empty() ? "DataLoader: a worker failed" : worker_failure;
             lock.unlock();
             stop_workers();
             WSOL_FAIL(fatal);
@@ -337,6 +359,7 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
     s.in_flight = 0;
     s.stopping = s.failed = false;
     s.fatal.clear();
+    s.worker_failure.clear();
     for (int k = 0; k < s.o.num_workers; ++k) s.workers.emplace_back([&s] { s.worker_loop(); });
 }
 

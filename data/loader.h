@@ -60,7 +60,7 @@ struct Batch {
     Tensor labels;                        // (B,) int64
     std::vector<int64_t> indices;         // dataset index of each sample
     std::vector<std::string> image_ids;
-    std::vector<int> widths, heights;     // the original image size the boxes refer to
+    std::vector<int> widths, heights;     // each image's size in its file (what boxes_original refer to)
     std::vector<std::vector<Box>> boxes_original;  // per sample, original pixels
     std::vector<std::vector<Box>> boxes;  // per sample and view: boxes[b * views + v], view pixels
     // CSFN's auxiliary images (auxiliary_same_class): same layout and labels as `images`.
