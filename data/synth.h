@@ -13,8 +13,8 @@
 // class: their statistics are identical for every class, and a classifier can only succeed by
 // finding the object — which is what makes localisation from labels learnable and meaningful.
 //
-// The object's tight box covers 5-60% of the image area (uniform in the unrotated box; rotation
-// and the shape's fill change the measured value a little, see the summary). Boxes and masks are
+// The tight box of the object's pixels covers 5-60% of the image area (uniform; the shape's extent
+// after rotation is measured before drawing, so the drawn box matches up to a pixel or two). Boxes and masks are
 // exact: the mask is the set of object pixels, the box its inclusive pixel extent, computed from
 // the drawn pixels (JPEG compression afterwards does not move them).
 //

@@ -265,8 +265,21 @@ SynthImage render_synth_image(const SynthOptions& o, int label, uint64_t key) {
     const double frac = geo.uniform(o.min_area, o.max_area);
     const double aspect = std::exp(geo.uniform(std::log(0.5), std::log(2.0)));
     const double rot = geo.uniform(-20, 20) * kPi / 180;
-    double bw = std::sqrt(frac * w * h * aspect), bh = std::sqrt(frac * w * h / aspect);
     const double cs = std::cos(rot), sn = std::sin(rot);
+    // Size the object so that the tight box of the *drawn shape* covers `frac` of the image: measure
+    // the rotated shape's extent at unit scale on a fine grid of its own frame, then scale.
+    const double uw = std::sqrt(aspect), uh = 1 / uw;  // unit-area box of this aspect
+    double lo_x = 1e9, hi_x = -1e9, lo_y = 1e9, hi_y = -1e9;
+    for (int j = 0; j < 96; ++j) {
+        for (int i = 0; i < 96; ++i) {
+            const double u = (i + 0.5) / 48 - 1, v = (j + 0.5) / 48 - 1;
+            if (!inside(cls.shape, u, v)) continue;
+            const double x = u * uw / 2 * cs - v * uh / 2 * sn, y = u * uw / 2 * sn + v * uh / 2 * cs;
+            lo_x = std::min(lo_x, x), hi_x = std::max(hi_x, x), lo_y = std::min(lo_y, y), hi_y = std::max(hi_y, y);
+        }
+    }
+    const double scale = std::sqrt(frac * w * h / ((hi_x - lo_x) * (hi_y - lo_y)));
+    double bw = scale * uw, bh = scale * uh;
     double ex = 0.5 * (bw * std::fabs(cs) + bh * std::fabs(sn)), ey = 0.5 * (bw * std::fabs(sn) + bh * std::fabs(cs));
     const double fit = std::min({1.0, (w - 2) / (2 * ex), (h - 2) / (2 * ey)});
     bw *= fit, bh *= fit, ex *= fit, ey *= fit;
