@@ -102,7 +102,8 @@ void BM_PipelineLarge(benchmark::State& state) {
         o.min_side = o.max_side = 1024;
         const SynthImage s = render_synth_image(o, 3, 999);
         Image img(1024, 768);
-        std::copy(s.image.pixels.begin(), s.image.pixels.begin() + std::ptrdiff_t(img.pixels.size()), img.pixels.begin());
+        std::copy(s.image.pixels.begin(), s.image.pixels.begin() + std::ptrdiff_t(img.pixels.size()),
+                  img.pixels.begin());
         write_file_atomic(path, encode_jpeg(img, 90));
     }
     TransformSpec spec = TransformSpec::train();
@@ -114,7 +115,8 @@ void BM_PipelineLarge(benchmark::State& state) {
     std::vector<float> out(3 * 224 * 224);
     const std::string bytes = read_file(path);
     for (auto _ : state) {
-        const std::vector<View> views = apply_transform(decode_image(bytes, path, decode), {}, spec, Augmentation{16, 16, true});
+        const std::vector<View> views =
+            apply_transform(decode_image(bytes, path, decode), {}, spec, Augmentation{16, 16, true});
         norm.write(views[0].image, views[0].flip, out.data());
         benchmark::DoNotOptimize(out.data());
     }

@@ -15,7 +15,9 @@ void check_size(int width, int height, const char* op) {
 }
 
 // Python's int() on a float: truncation toward zero.
-inline double py_int(double v) { return std::trunc(v); }
+inline double py_int(double v) {
+    return std::trunc(v);
+}
 
 }  // namespace
 

@@ -23,7 +23,8 @@ struct CubImage {
 
 class CubParser {
 public:
-    CubParser(Dataset& ds, const ReadOptions& options, const std::string& root) : ds_(ds), options_(options), root_(root) {}
+    CubParser(Dataset& ds, const ReadOptions& options, const std::string& root)
+        : ds_(ds), options_(options), root_(root) {}
 
     // A broken class list makes every label meaningless: its errors are fatal even with skip_bad.
     void classes(const std::string& text) {
@@ -133,7 +134,9 @@ void check_first(int64_t previous_line, const std::string& source, int64_t line,
 
 Dataset parse_cub(const CubTexts& texts, const std::string& root, CubSplit split, const ReadOptions& options) {
     Dataset ds;
-    ds.name = std::string("CUB-200-2011 ") + (split == CubSplit::Train ? "train" : split == CubSplit::Test ? "test" : "all");
+    ds.name = std::string("CUB-200-2011 ") + (split == CubSplit::Train  ? "train"
+                                              : split == CubSplit::Test ? "test"
+                                                                        : "all");
     CubParser p(ds, options, root);
     p.classes(texts.classes);
     p.images(texts.images);
@@ -150,7 +153,8 @@ Dataset parse_cub(const CubTexts& texts, const std::string& root, CubSplit split
                  [&](CubImage& im, const auto& f, const std::string& source, int64_t line) {
                      check_first(im.split_line, source, line, "split flag");
                      const int64_t s = parse_int(f[1], source, line, "split flag");
-                     WSOL_CHECK(s == 0 || s == 1, where(source, line), "split flag ", s, " is not 0 (test) or 1 (train)");
+                     WSOL_CHECK(s == 0 || s == 1, where(source, line), "split flag ", s,
+                                " is not 0 (test) or 1 (train)");
                      im.split = s;
                      im.split_line = line;
                  });
@@ -171,9 +175,10 @@ Dataset parse_cub(const CubTexts& texts, const std::string& root, CubSplit split
 Dataset read_cub(const std::string& root, CubSplit split, const ReadOptions& options) {
     auto need = [&](const char* name) {
         const std::string path = join_path(root, name);
-        WSOL_CHECK(file_exists(path), path, ": missing; read_cub expects the official CUB_200_2011 folder (images/, "
-                                            "images.txt, image_class_labels.txt, train_test_split.txt, "
-                                            "bounding_boxes.txt, classes.txt)");
+        WSOL_CHECK(file_exists(path), path,
+                   ": missing; read_cub expects the official CUB_200_2011 folder (images/, "
+                   "images.txt, image_class_labels.txt, train_test_split.txt, "
+                   "bounding_boxes.txt, classes.txt)");
         return read_file(path);
     };
     CubTexts t;

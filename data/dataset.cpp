@@ -12,8 +12,9 @@ namespace wsol::data {
 
 void validate_record(const Record& r, int64_t num_classes, const std::string& where) {
     WSOL_CHECK(r.label >= 0 && (num_classes <= 0 || r.label < num_classes), where, "unknown class id ", r.label,
-               " for ", r.image_id, num_classes > 0 ? " (the dataset has classes 0.." + std::to_string(num_classes - 1) + ")"
-                                                    : std::string(" (labels must be >= 0)"));
+               " for ", r.image_id,
+               num_classes > 0 ? " (the dataset has classes 0.." + std::to_string(num_classes - 1) + ")"
+                               : std::string(" (labels must be >= 0)"));
     WSOL_CHECK(r.width >= 0 && r.height >= 0, where, "negative image size ", r.width, "x", r.height, " for ",
                r.image_id);
     for (const Box& b : r.boxes) {
@@ -24,8 +25,8 @@ void validate_record(const Record& r, int64_t num_classes, const std::string& wh
         WSOL_CHECK(b.x0 >= 0 && b.y0 >= 0, where, "box ", box_str(b), " of ", r.image_id,
                    " has a negative coordinate (outside the image)");
         if (r.width > 0 && r.height > 0) {
-            WSOL_CHECK(b.x0 < r.width && b.y0 < r.height, where, "box ", box_str(b), " lies outside the ", r.width,
-                       "x", r.height, " image ", r.image_id);
+            WSOL_CHECK(b.x0 < r.width && b.y0 < r.height, where, "box ", box_str(b), " lies outside the ", r.width, "x",
+                       r.height, " image ", r.image_id);
         }
     }
 }

@@ -18,12 +18,12 @@
 namespace wsol::data {
 
 struct Record {
-    std::string image_id;     // the image's key in its list file (usually a relative path)
-    std::string path;         // the file to open
-    int64_t label = -1;       // 0-based class index
-    int width = 0;            // from the list file or the image header; 0 when unknown
+    std::string image_id;  // the image's key in its list file (usually a relative path)
+    std::string path;      // the file to open
+    int64_t label = -1;    // 0-based class index
+    int width = 0;         // from the list file or the image header; 0 when unknown
     int height = 0;
-    std::vector<Box> boxes;   // original pixel coordinates, in the source's convention (image.h)
+    std::vector<Box> boxes;               // original pixel coordinates, in the source's convention (image.h)
     std::vector<std::string> mask_paths;  // wsolevaluation mask metadata (PxAP), relative to a mask root
     std::string ignore_path;
 };
@@ -34,7 +34,7 @@ struct SkippedInput {
 };
 
 struct Dataset {
-    std::string name;                      // for messages, e.g. "wsoleval CUB/test"
+    std::string name;  // for messages, e.g. "wsoleval CUB/test"
     std::vector<Record> records;
     int64_t num_classes = 0;
     std::vector<std::string> class_names;  // empty when the source has none

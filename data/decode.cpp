@@ -25,9 +25,12 @@ std::string box_str(const Box& box) {
 
 const char* format_name(ImageFormat format) {
     switch (format) {
-        case ImageFormat::Jpeg: return "JPEG";
-        case ImageFormat::Png: return "PNG";
-        default: return "unknown";
+        case ImageFormat::Jpeg:
+            return "JPEG";
+        case ImageFormat::Png:
+            return "PNG";
+        default:
+            return "unknown";
     }
 }
 
@@ -100,10 +103,9 @@ DecodedImage decode_jpeg(std::string_view bytes, const std::string& source, cons
     out.format = ImageFormat::Jpeg;
     out.source_width = header.width;
     out.source_height = header.height;
-    out.dct_denominator =
-        options.dct_downscale
-            ? choose_dct_denominator(header.width, header.height, options.target_width, options.target_height)
-            : 1;
+    out.dct_denominator = options.dct_downscale ? choose_dct_denominator(header.width, header.height,
+                                                                         options.target_width, options.target_height)
+                                                : 1;
     const int d = out.dct_denominator;
     const int width = (header.width + d - 1) / d;  // TJSCALED with factor 1/d
     const int height = (header.height + d - 1) / d;
@@ -119,15 +121,15 @@ DecodedImage decode_jpeg(std::string_view bytes, const std::string& source, cons
         target = buffer.data();
     }
     const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-    const int status = tjDecompress2(decompressor(), data, (unsigned long)bytes.size(), target, width,
-                                     width * channels, height, pixel_format, TJFLAG_LIMITSCANS);
+    const int status = tjDecompress2(decompressor(), data, (unsigned long)bytes.size(), target, width, width * channels,
+                                     height, pixel_format, TJFLAG_LIMITSCANS);
     if (status != 0) {
         const std::string message = tjGetErrorStr2(decompressor());
         const bool warning = tjGetErrorCode(decompressor()) == TJERR_WARNING;
         // libjpeg pads a truncated stream with a fake end marker and only warns; PIL refuses such a
         // file ("image file is truncated"), and so do we. Other warnings leave a complete image.
-        WSOL_CHECK(warning && message.find("Premature end") == std::string::npos, source,
-                   ": JPEG decoding failed (", message, ")", warning ? " - the file is truncated" : "");
+        WSOL_CHECK(warning && message.find("Premature end") == std::string::npos, source, ": JPEG decoding failed (",
+                   message, ")", warning ? " - the file is truncated" : "");
     }
     if (cmyk) {
         // Adobe CMYK JPEGs store inverted inks; PIL opens them as "CMYK;I" (inverting back) and
@@ -152,8 +154,8 @@ ImageInfo png_info(std::string_view bytes, const std::string& source) {
     };
     WSOL_CHECK(std::memcmp(b + 12, "IHDR", 4) == 0, source, ": PNG file does not start with an IHDR chunk");
     const uint32_t w = be32(16), h = be32(20);
-    WSOL_CHECK(w > 0 && h > 0 && w <= 0x7fffffffu && h <= 0x7fffffffu, source, ": PNG header gives a size of ", w,
-               "x", h);
+    WSOL_CHECK(w > 0 && h > 0 && w <= 0x7fffffffu && h <= 0x7fffffffu, source, ": PNG header gives a size of ", w, "x",
+               h);
     return ImageInfo{int(w), int(h), ImageFormat::Png};
 }
 
@@ -186,7 +188,8 @@ int choose_dct_denominator(int source_width, int source_height, int target_width
 DecodedImage decode_image(std::string_view bytes, const std::string& source, const DecodeOptions& options) {
     WSOL_CHECK(!bytes.empty(), source, ": empty file (0 bytes), not an image");
     switch (sniff_format(bytes)) {
-        case ImageFormat::Jpeg: return decode_jpeg(bytes, source, options);
+        case ImageFormat::Jpeg:
+            return decode_jpeg(bytes, source, options);
         case ImageFormat::Png: {
             const cv::Mat bgr = decode_png_mat(bytes, source, options, cv::IMREAD_COLOR);
             WSOL_CHECK(bgr.channels() == 3, source, ": PNG decoded to ", bgr.channels(), " channels");
@@ -199,7 +202,8 @@ DecodedImage decode_image(std::string_view bytes, const std::string& source, con
             cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
             return out;
         }
-        default: break;
+        default:
+            break;
     }
     const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
     std::ostringstream magic;
@@ -221,8 +225,10 @@ ImageInfo peek_image_info(std::string_view bytes, const std::string& source) {
             const JpegHeader h = read_jpeg_header(bytes, source);
             return ImageInfo{h.width, h.height, ImageFormat::Jpeg};
         }
-        case ImageFormat::Png: return png_info(bytes, source);
-        default: WSOL_FAIL(source, ": not a JPEG or PNG file");
+        case ImageFormat::Png:
+            return png_info(bytes, source);
+        default:
+            WSOL_FAIL(source, ": not a JPEG or PNG file");
     }
 }
 
@@ -265,7 +271,8 @@ GrayImage decode_gray_png(std::string_view bytes, const std::string& source) {
     WSOL_CHECK(sniff_format(bytes) == ImageFormat::Png, source, ": not a PNG file");
     const cv::Mat gray = decode_png_mat(bytes, source, DecodeOptions{}, cv::IMREAD_GRAYSCALE);
     GrayImage out(gray.cols, gray.rows);
-    for (int y = 0; y < gray.rows; ++y) std::memcpy(out.pixels.data() + size_t(y) * size_t(gray.cols), gray.ptr(y), size_t(gray.cols));
+    for (int y = 0; y < gray.rows; ++y)
+        std::memcpy(out.pixels.data() + size_t(y) * size_t(gray.cols), gray.ptr(y), size_t(gray.cols));
     return out;
 }
 

@@ -48,8 +48,8 @@ struct DecodeOptions {
 };
 
 struct DecodedImage {
-    Image image;              // possibly reduced by a DCT factor
-    int source_width = 0;     // size stored in the file
+    Image image;           // possibly reduced by a DCT factor
+    int source_width = 0;  // size stored in the file
     int source_height = 0;
     int dct_denominator = 1;  // image is ceil(source / dct_denominator) on each side
     ImageFormat format = ImageFormat::Unknown;

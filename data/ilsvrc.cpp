@@ -145,8 +145,8 @@ Record ilsvrc_val_record(const ImagenetAnnotation& a, const std::vector<std::str
         if (o.name != wnid) continue;  // wsolevaluation keeps the GT class's boxes only
         // ImageNet's corners are inclusive pixel indices; clip the end to the last pixel as the
         // wsolevaluation files do (their x1 <= W - 1 everywhere).
-        r.boxes.push_back(Box{o.box.x0, o.box.y0, std::min(o.box.x1, double(a.width - 1)),
-                              std::min(o.box.y1, double(a.height - 1))});
+        r.boxes.push_back(
+            Box{o.box.x0, o.box.y0, std::min(o.box.x1, double(a.width - 1)), std::min(o.box.y1, double(a.height - 1))});
     }
     return r;
 }

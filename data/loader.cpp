@@ -19,8 +19,8 @@ namespace wsol::data {
 
 std::vector<std::vector<int64_t>> epoch_batches(int64_t n, const LoaderOptions& o, int64_t epoch) {
     WSOL_CHECK(o.batch_size >= 1, "DataLoader: batch_size ", o.batch_size, " must be positive");
-    WSOL_CHECK(o.world_size >= 1 && o.rank >= 0 && o.rank < o.world_size, "DataLoader: rank ", o.rank,
-               " is not in 0..", o.world_size - 1, " (world size ", o.world_size, ")");
+    WSOL_CHECK(o.world_size >= 1 && o.rank >= 0 && o.rank < o.world_size, "DataLoader: rank ", o.rank, " is not in 0..",
+               o.world_size - 1, " (world size ", o.world_size, ")");
     WSOL_CHECK(epoch >= 0, "DataLoader: negative epoch ", epoch);
     std::vector<int64_t> order(static_cast<size_t>(n));
     if (o.shuffle) {
@@ -60,15 +60,15 @@ struct Loaded {
 
 // Decodes and transforms one record into slot `slot` of `images`.
 Loaded load_into(const Record& r, const TransformSpec& spec, const Augmentation& a, PixelFormat pixels,
-                            const Normalizer& norm, const Tensor& images, int64_t slot) {
+                 const Normalizer& norm, const Tensor& images, int64_t slot) {
     DecodeOptions decode;
     decode.dct_downscale = spec.dct_downscale;
     decode.target_width = spec.resize_width;
     decode.target_height = spec.resize_height;
     const DecodedImage img = load_image(r.path, decode);
-    WSOL_CHECK(r.width == 0 || r.height == 0 || (r.width == img.source_width && r.height == img.source_height),
-               r.path, ": the image is ", img.source_width, "x", img.source_height, " but its list file says ", r.width,
-               "x", r.height);
+    WSOL_CHECK(r.width == 0 || r.height == 0 || (r.width == img.source_width && r.height == img.source_height), r.path,
+               ": the image is ", img.source_width, "x", img.source_height, " but its list file says ", r.width, "x",
+               r.height);
     std::vector<View> views = apply_transform(img, r.boxes, spec, a);
     const size_t plane = size_t(spec.out_width()) * size_t(spec.out_height()) * 3;
     for (size_t v = 0; v < views.size(); ++v) {
@@ -141,7 +141,7 @@ struct DataLoader::Impl {
     size_t claim_slot = 0;
     int in_flight = 0;
     bool stopping = false, failed = false;
-    std::string fatal;  // once set, next() keeps throwing it until start_epoch
+    std::string fatal;           // once set, next() keeps throwing it until start_epoch
     std::string worker_failure;  // a failure outside any sample (allocation)
     std::vector<std::thread> workers;
 
@@ -337,7 +337,9 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions opt
     if (o.auxiliary_same_class) impl_->aux = std::make_unique<SameClassSampler>(*impl_->ds);
 }
 
-DataLoader::~DataLoader() { impl_->stop_workers(); }
+DataLoader::~DataLoader() {
+    impl_->stop_workers();
+}
 
 int64_t DataLoader::batches_per_epoch() const {
     const LoaderOptions& o = impl_->o;
@@ -387,7 +389,11 @@ std::optional<Batch> DataLoader::next() {
     return std::nullopt;
 }
 
-const std::vector<SkippedInput>& DataLoader::skipped() const { return impl_->skipped; }
-const LoaderOptions& DataLoader::options() const { return impl_->o; }
+const std::vector<SkippedInput>& DataLoader::skipped() const {
+    return impl_->skipped;
+}
+const LoaderOptions& DataLoader::options() const {
+    return impl_->o;
+}
 
 }  // namespace wsol::data

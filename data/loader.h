@@ -40,9 +40,9 @@ struct LoaderOptions {
     bool shuffle = false;
     bool drop_last = false;
     uint64_t seed = 0;
-    int num_workers = 2;        // 0: decode on the calling thread, inside next()
-    int prefetch_batches = 2;   // how many batches may be in flight ahead of the consumer
-    int rank = 0;               // data-parallel shard
+    int num_workers = 2;       // 0: decode on the calling thread, inside next()
+    int prefetch_batches = 2;  // how many batches may be in flight ahead of the consumer
+    int rank = 0;              // data-parallel shard
     int world_size = 1;
     TransformSpec transform;
     PixelFormat pixels = PixelFormat::NormalizedFloat;
@@ -53,16 +53,16 @@ struct LoaderOptions {
 
 struct Batch {
     int64_t epoch = 0;
-    int64_t index = 0;                    // batch number within the epoch (this rank's)
-    int views = 1;                        // 10 for TenCrop
+    int64_t index = 0;  // batch number within the epoch (this rank's)
+    int views = 1;      // 10 for TenCrop
     // (B, 3, H, W), or (B, 10, 3, H, W) for TenCrop; float32 normalised or uint8.
     Tensor images;
-    Tensor labels;                        // (B,) int64
-    std::vector<int64_t> indices;         // dataset index of each sample
+    Tensor labels;                 // (B,) int64
+    std::vector<int64_t> indices;  // dataset index of each sample
     std::vector<std::string> image_ids;
-    std::vector<int> widths, heights;     // each image's size in its file (what boxes_original refer to)
+    std::vector<int> widths, heights;              // each image's size in its file (what boxes_original refer to)
     std::vector<std::vector<Box>> boxes_original;  // per sample, original pixels
-    std::vector<std::vector<Box>> boxes;  // per sample and view: boxes[b * views + v], view pixels
+    std::vector<std::vector<Box>> boxes;           // per sample and view: boxes[b * views + v], view pixels
     // CSFN's auxiliary images (auxiliary_same_class): same layout and labels as `images`.
     Tensor aux_images;
     std::vector<int64_t> aux_indices;

@@ -36,8 +36,8 @@ SameClassSampler::SameClassSampler(const Dataset& dataset) : by_class_(indices_b
 }
 
 int64_t SameClassSampler::pick(int64_t index, uint64_t seed, uint64_t epoch) const {
-    WSOL_CHECK(index >= 0 && index < int64_t(label_.size()), "SameClassSampler::pick: index ", index,
-               " outside 0..", int64_t(label_.size()) - 1);
+    WSOL_CHECK(index >= 0 && index < int64_t(label_.size()), "SameClassSampler::pick: index ", index, " outside 0..",
+               int64_t(label_.size()) - 1);
     const std::vector<int64_t>& members = by_class_[size_t(label_[size_t(index)])];
     if (members.size() < 2) return index;
     // Uniform over the other members: draw in [0, n - 1) and step over our own position.

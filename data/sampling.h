@@ -18,24 +18,28 @@
 namespace wsol::data {
 
 enum class RandomStream : uint32_t {
-    Shuffle = 1,       // the epoch's permutation (index = dataset position)
-    Augment = 2,       // crop offset and flip of a sample (index = dataset index)
-    AuxiliaryPick = 3, // CSFN's same-class second image
+    Shuffle = 1,        // the epoch's permutation (index = dataset position)
+    Augment = 2,        // crop offset and flip of a sample (index = dataset index)
+    AuxiliaryPick = 3,  // CSFN's same-class second image
     AuxiliaryAugment = 4,
-    Synth = 16,        // wsol-synth draws (index = image number); 16 + k for its sub-streams
+    Synth = 16,  // wsol-synth draws (index = image number); 16 + k for its sub-streams
 };
 
 // Four independent 32-bit random words.
 inline philox::Block sample_random(uint64_t seed, uint64_t epoch, uint64_t index, RandomStream stream,
                                    uint32_t sub_stream = 0) {
-    return philox::philox4x32_10(uint32_t(index), uint32_t(index >> 32), uint32_t(epoch),
-                                 uint32_t(stream) + sub_stream, uint32_t(seed), uint32_t(seed >> 32));
+    return philox::philox4x32_10(uint32_t(index), uint32_t(index >> 32), uint32_t(epoch), uint32_t(stream) + sub_stream,
+                                 uint32_t(seed), uint32_t(seed >> 32));
 }
 
 // An integer uniform in [0, n) from one word (multiply-shift; bias below n / 2^32).
-inline uint32_t uniform_below(uint32_t word, uint32_t n) { return uint32_t((uint64_t(word) * n) >> 32); }
+inline uint32_t uniform_below(uint32_t word, uint32_t n) {
+    return uint32_t((uint64_t(word) * n) >> 32);
+}
 // A float uniform in [0, 1) with 24 random bits.
-inline float unit_float(uint32_t word) { return philox::to_unit_float(word); }
+inline float unit_float(uint32_t word) {
+    return philox::to_unit_float(word);
+}
 
 // The order of positions 0..n-1 in `epoch`: sorted by a 64-bit Philox key per position.
 std::vector<int64_t> epoch_permutation(int64_t n, uint64_t seed, uint64_t epoch);

@@ -58,14 +58,15 @@ Dataset parse_sat_cub_test(const std::string& list_text, const std::string& box_
     }
     set_num_classes(ds, options, max_label);
     for (size_t i = 0; i < list.size(); ++i) {
-        const std::string at = where(list_source, list[i].number) + "(with " + where(box_source, boxes[i].number) + ") ";
+        const std::string at =
+            where(list_source, list[i].number) + "(with " + where(box_source, boxes[i].number) + ") ";
         each_line(ds, options, at, [&] {
             const auto f = split_fields(list[i].text, ';');
             WSOL_CHECK(f.size() == 2, where(list_source, list[i].number), "expected <path>;<label>, found ", f.size(),
                        " fields");
             const auto b = split_whitespace(boxes[i].text);
-            WSOL_CHECK(b.size() == 6, where(box_source, boxes[i].number), "expected <x0> <y0> <x1> <y1> <H> <W>, found ",
-                       b.size(), " fields");
+            WSOL_CHECK(b.size() == 6, where(box_source, boxes[i].number),
+                       "expected <x0> <y0> <x1> <y1> <H> <W>, found ", b.size(), " fields");
             Record r;
             r.image_id = std::string(trim(f[0]));
             WSOL_CHECK(!r.image_id.empty(), where(list_source, list[i].number), "empty image path");

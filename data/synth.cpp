@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 void SynthOptions::validate() const {
     WSOL_CHECK(!out_dir.empty(), "wsol-synth: no output folder");
     WSOL_CHECK(cub_layout || ilsvrc_layout, "wsol-synth: no layout selected (CUB, ILSVRC or both)");
-    WSOL_CHECK(num_classes >= 1 && num_classes <= kSynthMaxClasses, "wsol-synth: classes ", num_classes,
-               " outside 1..", kSynthMaxClasses, " (distinct shape/texture/colour combinations)");
+    WSOL_CHECK(num_classes >= 1 && num_classes <= kSynthMaxClasses, "wsol-synth: classes ", num_classes, " outside 1..",
+               kSynthMaxClasses, " (distinct shape/texture/colour combinations)");
     WSOL_CHECK(train_per_class >= 0 && val_per_class >= 0 && test_per_class >= 0 &&
                    train_per_class + val_per_class + test_per_class > 0 && train_per_class < (1 << 24) &&
                    val_per_class < (1 << 24) && test_per_class < (1 << 24),
@@ -37,7 +37,8 @@ void SynthOptions::validate() const {
     WSOL_CHECK(min_area > 0 && min_area <= max_area && max_area <= 0.9, "wsol-synth: object area ", min_area, "..",
                max_area, " must satisfy 0 < min <= max <= 0.9");
     WSOL_CHECK(min_distractors >= 0 && min_distractors <= max_distractors && max_distractors <= 100,
-               "wsol-synth: distractors ", min_distractors, "..", max_distractors, " must satisfy 0 <= min <= max <= 100");
+               "wsol-synth: distractors ", min_distractors, "..", max_distractors,
+               " must satisfy 0 <= min <= max <= 100");
     WSOL_CHECK(jpeg_quality >= 1 && jpeg_quality <= 100, "wsol-synth: JPEG quality ", jpeg_quality, " outside 1..100");
     WSOL_CHECK(threads >= 0 && threads <= 1024, "wsol-synth: threads ", threads, " outside 0..1024");
 }
@@ -112,8 +113,9 @@ std::vector<Item> plan_layout(const SynthOptions& o, Layout layout) {
             if (layout == kCub) {
                 // Train and test share the class folder (numbered apart); val (CUBV2) is extra files.
                 const int n = split == kTest ? o.train_per_class + it.number : it.number;
-                it.image = cub_class_dir(c) + "/" + (split == kVal ? numbered("val_%04d.jpg", it.number + 1)
-                                                                   : synth_class(c).name + numbered("_%04d.jpg", n + 1));
+                it.image = cub_class_dir(c) + "/" +
+                           (split == kVal ? numbered("val_%04d.jpg", it.number + 1)
+                                          : synth_class(c).name + numbered("_%04d.jpg", n + 1));
             } else if (split == kTrain) {
                 it.image = "train/" + wnid(c) + "/" + wnid(c) + numbered("_%d.JPEG", it.number + 1);
             } else if (split == kVal) {

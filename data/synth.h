@@ -38,18 +38,18 @@ struct SynthOptions {
     bool ilsvrc_layout = true;  // <out>/ILSVRC: train/<wnid>/, val/ + XML, val2/ + metadata/ILSVRC
     int num_classes = 10;
     int train_per_class = 30;
-    int val_per_class = 5;      // wsolevaluation's `val` (train-fullsup) split
+    int val_per_class = 5;  // wsolevaluation's `val` (train-fullsup) split
     int test_per_class = 10;
-    int min_side = 256;         // each image side is uniform in [min_side, max_side]
+    int min_side = 256;  // each image side is uniform in [min_side, max_side]
     int max_side = 448;
-    double min_area = 0.05;     // object box area as a fraction of the image
+    double min_area = 0.05;  // object box area as a fraction of the image
     double max_area = 0.60;
     int min_distractors = 3;
     int max_distractors = 10;
     int jpeg_quality = 90;
     uint64_t seed = 0;
-    int threads = 0;            // 0: all hardware threads
-    bool overwrite = false;     // replace an existing <out>
+    int threads = 0;         // 0: all hardware threads
+    bool overwrite = false;  // replace an existing <out>
 
     void validate() const;
 };
@@ -78,8 +78,8 @@ struct SynthSummary {
     int64_t images = 0;
     int64_t bytes = 0;
     double seconds = 0;
-    double box_area_min = 1, box_area_mean = 0, box_area_max = 0;   // fraction of the image
-    double mask_area_mean = 0;                                       // fraction of the image
+    double box_area_min = 1, box_area_mean = 0, box_area_max = 0;  // fraction of the image
+    double mask_area_mean = 0;                                     // fraction of the image
     double distractors_mean = 0;
     int min_width = 1 << 30, max_width = 0, min_height = 1 << 30, max_height = 0;
     std::vector<std::string> lines;  // per-layout/split counts and paths

@@ -20,7 +20,8 @@ constexpr double kPi = 3.14159265358979323846;
 // Sequential random numbers from Philox: counter words (key low, key high, draw number, stream).
 class Stream {
 public:
-    Stream(uint64_t seed, uint64_t key, uint32_t sub) : seed_(seed), key_(key), stream_(uint32_t(RandomStream::Synth) + sub) {}
+    Stream(uint64_t seed, uint64_t key, uint32_t sub)
+        : seed_(seed), key_(key), stream_(uint32_t(RandomStream::Synth) + sub) {}
     uint32_t u32() {
         if (used_ == 4) {
             block_ = philox::philox4x32_10(uint32_t(key_), uint32_t(key_ >> 32), counter_++, stream_, uint32_t(seed_),
@@ -58,18 +59,28 @@ Rgb hsv(double h, double s, double v) {
     const int i = int(h) % 6;
     const double f = h - std::floor(h), p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
     switch (i) {
-        case 0: return {v, t, p};
-        case 1: return {q, v, p};
-        case 2: return {p, v, t};
-        case 3: return {p, q, v};
-        case 4: return {t, p, v};
-        default: return {v, p, q};
+        case 0:
+            return {v, t, p};
+        case 1:
+            return {q, v, p};
+        case 2:
+            return {p, v, t};
+        case 3:
+            return {p, q, v};
+        case 4:
+            return {t, p, v};
+        default:
+            return {v, p, q};
     }
 }
 
-Rgb mix(const Rgb& a, const Rgb& b, double t) { return {a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t}; }
+Rgb mix(const Rgb& a, const Rgb& b, double t) {
+    return {a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t};
+}
 
-inline uint8_t to_byte(double v) { return uint8_t(std::clamp(v * 255.0 + 0.5, 0.0, 255.0)); }
+inline uint8_t to_byte(double v) {
+    return uint8_t(std::clamp(v * 255.0 + 0.5, 0.0, 255.0));
+}
 
 void put(Image& img, int x, int y, const Rgb& c) {
     uint8_t* p = img.row(y) + 3 * size_t(x);
@@ -102,12 +113,12 @@ private:
 
 // ---- shapes -------------------------------------------------------------------------------------
 
-const char* const kShapeNames[kSynthShapes] = {"Ellipse", "Box",   "Triangle", "Diamond", "Star",
-                                               "Cross",   "Ring",  "Hexagon",  "Heart",   "Crescent"};
+const char* const kShapeNames[kSynthShapes] = {"Ellipse", "Box",  "Triangle", "Diamond", "Star",
+                                               "Cross",   "Ring", "Hexagon",  "Heart",   "Crescent"};
 const char* const kTextureNames[kSynthTextures] = {"Striped", "Dotted", "Checkered", "Ringed",
                                                    "Shaded",  "Wavy",   "Gridded"};
-const char* const kHueNames[kSynthHues] = {"Red", "Orange", "Yellow", "Lime", "Green",
-                                           "Cyan", "Blue",  "Purple", "Magenta"};
+const char* const kHueNames[kSynthHues] = {"Red",  "Orange", "Yellow", "Lime",   "Green",
+                                           "Cyan", "Blue",   "Purple", "Magenta"};
 const double kHues[kSynthHues] = {0.0, 0.075, 0.15, 0.25, 0.36, 0.5, 0.62, 0.75, 0.87};
 
 // Is (u, v) inside shape `s`? The shapes touch the unit box [-1, 1]^2 on all four sides.
@@ -115,26 +126,31 @@ bool inside(int s, double u, double v) {
     const double au = std::fabs(u), av = std::fabs(v);
     if (au > 1 || av > 1) return false;
     switch (s) {
-        case 0: return u * u + v * v <= 1;  // ellipse
-        case 1: {                           // box with rounded corners (radius 0.3)
+        case 0:
+            return u * u + v * v <= 1;  // ellipse
+        case 1: {                       // box with rounded corners (radius 0.3)
             const double qx = std::max(au - 0.7, 0.0), qy = std::max(av - 0.7, 0.0);
             return qx * qx + qy * qy <= 0.09;
         }
-        case 2: return au <= (v + 1) / 2;  // triangle, apex at the top (image v grows downwards)
-        case 3: return au + av <= 1;       // diamond
-        case 4: {                          // five-pointed star
+        case 2:
+            return au <= (v + 1) / 2;  // triangle, apex at the top (image v grows downwards)
+        case 3:
+            return au + av <= 1;  // diamond
+        case 4: {                 // five-pointed star
             const double r = std::sqrt(u * u + v * v);
-            const double a = std::atan2(u, -v);  // 0 at the top
+            const double a = std::atan2(u, -v);                         // 0 at the top
             const double t = std::fmod(a / (2 * kPi) * 5 + 10.5, 1.0);  // 0.5 at a point
             return r <= 0.42 + 0.58 * (1 - 2 * std::fabs(t - 0.5));
         }
-        case 5: return au <= 0.34 || av <= 0.34;  // plus-shaped cross
-        case 6: {                                  // ring
+        case 5:
+            return au <= 0.34 || av <= 0.34;  // plus-shaped cross
+        case 6: {                             // ring
             const double r2 = u * u + v * v;
             return r2 <= 1 && r2 >= 0.3;
         }
-        case 7: return au + 0.5 * av <= 1;  // hexagon: vertices (+-1, 0), (+-0.5, +-1)
-        case 8: {  // heart: (x^2 + y^2 - 1)^3 - x^2 y^3 <= 0, fitted to the box
+        case 7:
+            return au + 0.5 * av <= 1;  // hexagon: vertices (+-1, 0), (+-0.5, +-1)
+        case 8: {                       // heart: (x^2 + y^2 - 1)^3 - x^2 y^3 <= 0, fitted to the box
             const double x = u * 1.14, y = -v * 1.2 + 0.2;
             const double q = x * x + y * y - 1;
             return q * q * q - x * x * y * y * y <= 0;
@@ -152,16 +168,22 @@ bool texture_on(int t, double tu, double tv, double p, double angle, double phas
     const double a = tu * c + tv * s + phase * p, b = -tu * s + tv * c + phase * p;
     auto wrap = [](double x, double period) { return x - std::floor(x / period) * period; };
     switch (t) {
-        case 0: return wrap(a, p) < 0.5 * p;  // stripes
-        case 1: {                             // dots
+        case 0:
+            return wrap(a, p) < 0.5 * p;  // stripes
+        case 1: {                         // dots
             const double x = wrap(a, p) - 0.5 * p, y = wrap(b, p) - 0.5 * p;
             return x * x + y * y < 0.09 * p * p;
         }
-        case 2: return (int(std::floor(a / p)) + int(std::floor(b / p))) % 2 != 0;  // checker
-        case 3: return wrap(std::sqrt(tu * tu + tv * tv) + phase * p, p) < 0.5 * p;   // concentric rings
-        case 4: return false;                                                          // shaded (no pattern)
-        case 5: return wrap(b + 0.3 * p * std::sin(2 * kPi * a / p), 0.8 * p) < 0.4 * p;  // waves
-        default: return wrap(a, p) < 0.22 * p || wrap(b, p) < 0.22 * p;                   // grid
+        case 2:
+            return (int(std::floor(a / p)) + int(std::floor(b / p))) % 2 != 0;  // checker
+        case 3:
+            return wrap(std::sqrt(tu * tu + tv * tv) + phase * p, p) < 0.5 * p;  // concentric rings
+        case 4:
+            return false;  // shaded (no pattern)
+        case 5:
+            return wrap(b + 0.3 * p * std::sin(2 * kPi * a / p), 0.8 * p) < 0.4 * p;  // waves
+        default:
+            return wrap(a, p) < 0.22 * p || wrap(b, p) < 0.22 * p;  // grid
     }
 }
 
@@ -185,7 +207,8 @@ void draw_background(Image& img, Stream& rng, uint64_t key) {
             if (overlay == 1) shade += std::sin(2 * kPi * along / period) > 0 ? contrast : -contrast;
             if (overlay == 2) shade += mid.at(v, u) > 0.6 ? -2 * contrast : 0;
             if (overlay == 3 && (int(along / period) % 4 == 0 || (y / int(period + 1)) % 5 == 0)) shade -= contrast;
-            const double n = (double(hash3(uint32_t(key), uint32_t(x), uint32_t(y)) >> 8) / 16777216.0 - 0.5) * 2 * grain;
+            const double n =
+                (double(hash3(uint32_t(key), uint32_t(x), uint32_t(y)) >> 8) / 16777216.0 - 0.5) * 2 * grain;
             put(img, x, y, Rgb{c.r * shade + n, c.g * shade + n, c.b * shade + n});
         }
     }
@@ -220,9 +243,15 @@ int draw_distractors(Image& img, Stream& rng, const SynthOptions& o) {
                         edge = limit - r;
                         break;
                     }
-                    case 1: in = r <= 1, edge = 1 - r; break;
-                    case 2: in = std::fabs(u) <= 1 && std::fabs(v) <= 1, edge = std::min(1 - std::fabs(u), 1 - std::fabs(v)); break;
-                    default: in = std::fabs(u) <= (v + 1) / 2 && v <= 1, edge = std::min((v + 1) / 2 - std::fabs(u), 1 - v);
+                    case 1:
+                        in = r <= 1, edge = 1 - r;
+                        break;
+                    case 2:
+                        in = std::fabs(u) <= 1 && std::fabs(v) <= 1,
+                        edge = std::min(1 - std::fabs(u), 1 - std::fabs(v));
+                        break;
+                    default:
+                        in = std::fabs(u) <= (v + 1) / 2 && v <= 1, edge = std::min((v + 1) / 2 - std::fabs(u), 1 - v);
                 }
                 if (!in) continue;
                 const double thin = 2.0 / std::max(3.0, std::min(bw, bh));
@@ -325,9 +354,11 @@ SynthImage render_synth_image(const SynthOptions& o, int label, uint64_t key) {
             }
             const double shade = 1 + light_strength * (u * std::cos(light) + v * std::sin(light));
             // A two-pixel dark rim: object pixels with a non-object pixel within distance 2.
-            const bool rim = !in_object(x - 2, y) || !in_object(x + 2, y) || !in_object(x, y - 2) || !in_object(x, y + 2);
+            const bool rim =
+                !in_object(x - 2, y) || !in_object(x + 2, y) || !in_object(x, y - 2) || !in_object(x, y + 2);
             if (rim) c = outline;
-            const double n = (double(hash3(uint32_t(key) ^ 0x55u, uint32_t(x), uint32_t(y)) >> 8) / 16777216.0 - 0.5) * 0.05;
+            const double n =
+                (double(hash3(uint32_t(key) ^ 0x55u, uint32_t(x), uint32_t(y)) >> 8) / 16777216.0 - 0.5) * 0.05;
             put(out.image, x, y, Rgb{c.r * shade + n, c.g * shade + n, c.b * shade + n});
         }
     }

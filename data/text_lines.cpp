@@ -9,7 +9,9 @@
 namespace wsol::data {
 
 namespace {
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f' || c == '\v'; }
+bool is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\f' || c == '\v';
+}
 
 std::string shown(std::string_view field) {
     // Keep messages one line long even for hostile input.
@@ -92,8 +94,8 @@ double parse_number(std::string_view field, const std::string& source, int64_t l
     const char* end = f.data() + f.size();
     if (!f.empty() && *begin == '+') ++begin;
     const auto [ptr, ec] = std::from_chars(begin, end, value);
-    WSOL_CHECK(!f.empty() && ec == std::errc() && ptr == end && std::isfinite(value), where(source, line), what,
-               ": '", shown(field), "' is not a finite number");
+    WSOL_CHECK(!f.empty() && ec == std::errc() && ptr == end && std::isfinite(value), where(source, line), what, ": '",
+               shown(field), "' is not a finite number");
     return value;
 }
 

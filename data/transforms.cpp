@@ -13,10 +13,14 @@ namespace wsol::data {
 
 const char* transform_kind_name(TransformKind kind) {
     switch (kind) {
-        case TransformKind::RandomCrop: return "random_crop";
-        case TransformKind::CenterCrop: return "center_crop";
-        case TransformKind::Resize: return "resize";
-        case TransformKind::TenCrop: return "ten_crop";
+        case TransformKind::RandomCrop:
+            return "random_crop";
+        case TransformKind::CenterCrop:
+            return "center_crop";
+        case TransformKind::Resize:
+            return "resize";
+        case TransformKind::TenCrop:
+            return "ten_crop";
     }
     return "?";
 }
@@ -56,17 +60,19 @@ void TransformSpec::validate() const {
                " is empty");
     if (kind != TransformKind::Resize) {
         WSOL_CHECK(crop > 0 && crop <= resize_width && crop <= resize_height, "TransformSpec (",
-                   transform_kind_name(kind), "): crop ", crop, " must be in 1..", std::min(resize_width, resize_height),
-                   " (the resize is ", resize_width, "x", resize_height, ")");
+                   transform_kind_name(kind), "): crop ", crop, " must be in 1..",
+                   std::min(resize_width, resize_height), " (the resize is ", resize_width, "x", resize_height, ")");
     }
-    WSOL_CHECK(flip_probability >= 0.0 && flip_probability <= 1.0, "TransformSpec: flip probability ",
-               flip_probability, " outside [0, 1]");
+    WSOL_CHECK(flip_probability >= 0.0 && flip_probability <= 1.0, "TransformSpec: flip probability ", flip_probability,
+               " outside [0, 1]");
 }
 
 namespace {
 
 // torchvision's centre offset: int(round((size - crop) / 2.0)) with Python's round-half-to-even.
-int center_offset(int size, int crop) { return int(std::nearbyint((size - crop) / 2.0)); }
+int center_offset(int size, int crop) {
+    return int(std::nearbyint((size - crop) / 2.0));
+}
 
 // torchvision's TenCrop: five_crop of the image (top-left, top-right, bottom-left, bottom-right,
 // centre), then five_crop of the *mirrored* image. A crop at left offset L of the mirrored image is
@@ -77,10 +83,18 @@ Augmentation ten_crop_view(const TransformSpec& s, int view) {
     const int five = view % 5;
     Augmentation a;
     switch (five) {
-        case 0: a.crop_x = 0, a.crop_y = 0; break;
-        case 1: a.crop_x = right, a.crop_y = 0; break;
-        case 2: a.crop_x = 0, a.crop_y = bottom; break;
-        case 3: a.crop_x = right, a.crop_y = bottom; break;
+        case 0:
+            a.crop_x = 0, a.crop_y = 0;
+            break;
+        case 1:
+            a.crop_x = right, a.crop_y = 0;
+            break;
+        case 2:
+            a.crop_x = 0, a.crop_y = bottom;
+            break;
+        case 3:
+            a.crop_x = right, a.crop_y = bottom;
+            break;
         default:
             a.crop_x = center_offset(s.resize_width, s.crop);
             a.crop_y = center_offset(s.resize_height, s.crop);
@@ -111,7 +125,8 @@ Augmentation draw_augmentation(const TransformSpec& spec, const philox::Block& r
             a.crop_x = center_offset(spec.resize_width, spec.crop);
             a.crop_y = center_offset(spec.resize_height, spec.crop);
             break;
-        default: break;  // Resize has no crop; TenCrop's ten views are fixed (ten_crop_view)
+        default:
+            break;  // Resize has no crop; TenCrop's ten views are fixed (ten_crop_view)
     }
     return a;
 }
@@ -125,8 +140,8 @@ std::vector<Box> transform_boxes(const std::vector<Box>& boxes, int width, int h
     return out;
 }
 
-std::vector<View> apply_transform(const DecodedImage& decoded, const std::vector<Box>& boxes,
-                                  const TransformSpec& spec, const Augmentation& augmentation) {
+std::vector<View> apply_transform(const DecodedImage& decoded, const std::vector<Box>& boxes, const TransformSpec& spec,
+                                  const Augmentation& augmentation) {
     spec.validate();
     const int width = decoded.source_width, height = decoded.source_height;
     std::vector<View> views;

@@ -33,9 +33,9 @@ const char* transform_kind_name(TransformKind kind);
 
 struct TransformSpec {
     TransformKind kind = TransformKind::CenterCrop;
-    int resize_width = 256;   // the first step resizes to exactly this, aspect ignored
+    int resize_width = 256;  // the first step resizes to exactly this, aspect ignored
     int resize_height = 256;
-    int crop = 224;           // square crop side (not used by Resize)
+    int crop = 224;                 // square crop side (not used by Resize)
     double flip_probability = 0.5;  // RandomCrop only
     bool dct_downscale = false;     // decode.h: faster decode of big JPEGs, pixels differ from PIL
 
@@ -63,14 +63,14 @@ struct Augmentation {
 Augmentation draw_augmentation(const TransformSpec& spec, const philox::Block& random);
 
 struct View {
-    Image image;      // the crop (or resize), not yet mirrored
+    Image image;  // the crop (or resize), not yet mirrored
     bool flip = false;
     std::vector<Box> boxes;  // in this view's pixel coordinates, mirrored when flip
 };
 
 // The views of one decoded image (1, or 10 for TenCrop). `boxes` are in original pixels.
-std::vector<View> apply_transform(const DecodedImage& decoded, const std::vector<Box>& boxes,
-                                  const TransformSpec& spec, const Augmentation& augmentation);
+std::vector<View> apply_transform(const DecodedImage& decoded, const std::vector<Box>& boxes, const TransformSpec& spec,
+                                  const Augmentation& augmentation);
 
 // The boxes only (what apply_transform puts in its views), for code that has no pixels.
 std::vector<Box> transform_boxes(const std::vector<Box>& boxes, int width, int height, const TransformSpec& spec,

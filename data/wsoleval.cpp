@@ -71,8 +71,8 @@ public:
                            " (first at line ", e->size_line, ")");
                 const int64_t w = parse_int(fields[1], source, line.number, "width");
                 const int64_t h = parse_int(fields[2], source, line.number, "height");
-                WSOL_CHECK(w > 0 && h > 0 && w < (1 << 30) && h < (1 << 30), where(source, line.number),
-                           "image size ", w, "x", h, " of ", fields[0], " is not a valid size");
+                WSOL_CHECK(w > 0 && h > 0 && w < (1 << 30) && h < (1 << 30), where(source, line.number), "image size ",
+                           w, "x", h, " of ", fields[0], " is not a valid size");
                 e->width = int(w);
                 e->height = int(h);
                 e->size_line = line.number;
@@ -85,8 +85,8 @@ public:
         for (const TextLine& line : split_lines(text)) {
             const auto fields = split_fields(line.text, ',');
             const size_t n = fields.size() == 3 ? 3 : 5;  // mask form or box form
-            Entry* e = entry_for(fields, n, source, line,
-                                 "<image_id>,<x0>,<y0>,<x1>,<y1> or <image_id>,<mask>,<ignore>");
+            Entry* e =
+                entry_for(fields, n, source, line, "<image_id>,<x0>,<y0>,<x1>,<y1> or <image_id>,<mask>,<ignore>");
             if (!e) continue;
             guarded(*e, [&] {
                 if (n == 5) {
@@ -203,8 +203,9 @@ Dataset read_wsoleval(const std::string& metadata_dir, const std::string& image_
         return file_exists(path) ? read_file(path) : std::string();
     };
     const std::string ids = join_path(metadata_dir, "image_ids.txt");
-    WSOL_CHECK(file_exists(ids), ids, ": missing (a wsolevaluation metadata folder holds image_ids.txt, "
-                                      "class_labels.txt, image_sizes.txt, localization.txt)");
+    WSOL_CHECK(file_exists(ids), ids,
+               ": missing (a wsolevaluation metadata folder holds image_ids.txt, "
+               "class_labels.txt, image_sizes.txt, localization.txt)");
     WsolevalTexts texts;
     texts.image_ids = read_file(ids);
     texts.class_labels = read_file(join_path(metadata_dir, "class_labels.txt"));

@@ -46,7 +46,8 @@ inline double mean_abs_diff(const Image& a, const Image& b) {
 // Same shape and bit-identical float32 values (the tolerance is zero: torchvision parity).
 inline ::testing::AssertionResult bitwise_equal(const Tensor& actual, const Tensor& expected) {
     if (actual.shape() != expected.shape())
-        return ::testing::AssertionFailure() << "shape " << shape_str(actual.shape()) << " vs " << shape_str(expected.shape());
+        return ::testing::AssertionFailure()
+               << "shape " << shape_str(actual.shape()) << " vs " << shape_str(expected.shape());
     const std::vector<float> a = actual.to_vector<float>(), e = expected.to_vector<float>();
     size_t differ = 0, first = 0;
     for (size_t i = 0; i < a.size(); ++i)

@@ -11,7 +11,9 @@ namespace {
 
 using testing::fixture_path;
 
-std::string image_path(const std::string& name) { return fixture_path("data/images/" + name); }
+std::string image_path(const std::string& name) {
+    return fixture_path("data/images/" + name);
+}
 
 // PIL's decoded bytes for `name`, as an Image.
 Image pil_decoded(const std::string& name) {

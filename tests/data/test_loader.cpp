@@ -126,7 +126,8 @@ TEST(Loader, MatchesTheSingleImagePipeline) {
     loader.start_epoch(0);
     const Batch b = *loader.next();
     const Record& r = data.ds->records[1];
-    const std::vector<View> views = apply_transform(load_image(r.path), r.boxes, o.transform, draw_augmentation(o.transform, {}));
+    const std::vector<View> views =
+        apply_transform(load_image(r.path), r.boxes, o.transform, draw_augmentation(o.transform, {}));
     Tensor expected = Tensor::empty({1, 3, 40, 40}, kFloat32);
     Normalizer().write(views[0].image, false, expected.data<float>());
     EXPECT_TRUE(bitwise_equal(narrow(b.images, 0, 1, 1), expected));
@@ -177,7 +178,7 @@ TEST(Loader, SkipBadImagesShortensTheBatch) {
     std::filesystem::remove(data.ds->records[5].path);  // missing
     const std::string jpeg = read_file(data.ds->records[9].path);
     write_file_atomic(data.ds->records[9].path, jpeg.substr(0, jpeg.size() / 2));  // truncated
-    data.ds->records[2].width += 1;  // the list disagrees with the image
+    data.ds->records[2].width += 1;                                                // the list disagrees with the image
     LoaderOptions o = small_options(2);
     o.shuffle = false;
     o.skip_bad_images = true;

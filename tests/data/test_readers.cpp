@@ -132,19 +132,20 @@ TEST(Ilsvrc, ValXml) {
     ASSERT_EQ(r.boxes.size(), 2u);  // only the GT class's objects
     EXPECT_EQ(r.boxes[0], (Box{111, 108, 441, 193}));
     EXPECT_EQ(r.boxes[1], (Box{2, 69, 499, 374}));  // clipped to the last pixel
-    EXPECT_EQ(ilsvrc_val_record(a, wnids, "/in/val", true, "x").path,
-              "/in/val/n01751748/ILSVRC2012_val_00000001.JPEG");
+    EXPECT_EQ(ilsvrc_val_record(a, wnids, "/in/val", true, "x").path, "/in/val/n01751748/ILSVRC2012_val_00000001.JPEG");
     EXPECT_WSOL_ERROR(ilsvrc_val_record(a, {"n0"}, "", false, "val1.xml"),
                       "val1.xml: unknown class id (wnid) 'n01751748'");
     EXPECT_WSOL_ERROR(parse_imagenet_xml("<annotation><filename>x</filename></annotation>", "bad.xml"),
                       "bad.xml: annotation has no <size> element");
-    EXPECT_WSOL_ERROR(parse_imagenet_xml(std::string(kValXml).replace(std::string(kValXml).find("111"), 3, "1x1"), "b.xml"),
-                      "b.xml: xmin: '1x1' is not a finite number");
+    EXPECT_WSOL_ERROR(
+        parse_imagenet_xml(std::string(kValXml).replace(std::string(kValXml).find("111"), 3, "1x1"), "b.xml"),
+        "b.xml: xmin: '1x1' is not a finite number");
 
     ScratchDir dir("ilsvrc");
     dir.write("ann/ILSVRC2012_val_00000001.xml", kValXml);
     dir.write("ann/ILSVRC2012_val_00000002.xml", "<annotation>broken");
-    EXPECT_WSOL_ERROR(read_ilsvrc_val(dir / "val", dir / "ann", wnids), "ILSVRC2012_val_00000002.xml: annotation has no");
+    EXPECT_WSOL_ERROR(read_ilsvrc_val(dir / "val", dir / "ann", wnids),
+                      "ILSVRC2012_val_00000002.xml: annotation has no");
     ReadOptions skip;
     skip.skip_bad = true;
     const Dataset ds = read_ilsvrc_val(dir / "val", dir / "ann", wnids, skip);

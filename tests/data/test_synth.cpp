@@ -108,8 +108,8 @@ TEST(Synth, WritesDatasetsThatTheReadersRead) {
         EXPECT_EQ(img.source_width, a.width);
         EXPECT_EQ(img.source_height, a.height);
         ASSERT_EQ(a.mask_paths.size(), 1u);
-        const GrayImage mask = decode_gray_png(read_file(dir / ("ds/CUB_200_2011/segmentations/" + a.mask_paths[0])),
-                                               a.mask_paths[0]);
+        const GrayImage mask =
+            decode_gray_png(read_file(dir / ("ds/CUB_200_2011/segmentations/" + a.mask_paths[0])), a.mask_paths[0]);
         EXPECT_EQ(mask.width, a.width);
         EXPECT_EQ(mask_extent(mask), a.boxes[0]);
     }

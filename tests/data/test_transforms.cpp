@@ -16,7 +16,9 @@ const TensorFile& pipeline_fixtures() {
     return file;
 }
 
-DecodedImage pipeline_image() { return load_image(fixture_path("data/images/pipeline.jpg")); }
+DecodedImage pipeline_image() {
+    return load_image(fixture_path("data/images/pipeline.jpg"));
+}
 
 // Runs a transform and writes every view as normalised CHW float32, stacked: (views, 3, h, w).
 Tensor normalised_views(const DecodedImage& img, const TransformSpec& spec, const Augmentation& a) {
@@ -24,7 +26,8 @@ Tensor normalised_views(const DecodedImage& img, const TransformSpec& spec, cons
     const int64_t h = spec.out_height(), w = spec.out_width();
     Tensor out = Tensor::empty({int64_t(views.size()), 3, h, w}, kFloat32);
     const Normalizer norm;
-    for (size_t k = 0; k < views.size(); ++k) norm.write(views[k].image, views[k].flip, out.data<float>() + k * 3 * h * w);
+    for (size_t k = 0; k < views.size(); ++k)
+        norm.write(views[k].image, views[k].flip, out.data<float>() + k * 3 * h * w);
     return out;
 }
 
@@ -58,7 +61,8 @@ TEST(Transforms, RandomCropAndFlipMatchTorchvisionAtFixedOffsets) {
     EXPECT_TRUE(bitwise_equal(got, reshape(pipeline_fixtures().at("train_crop_5_3_flip"), {1, 3, 56, 56})));
     a.flip = false;
     const std::vector<View> views = apply_transform(pipeline_image(), {}, spec, a);
-    EXPECT_EQ(max_abs_diff(views[0].image, image_from_tensor(pipeline_fixtures().at("train_crop_5_3_noflip_uint8"))), 0);
+    EXPECT_EQ(max_abs_diff(views[0].image, image_from_tensor(pipeline_fixtures().at("train_crop_5_3_noflip_uint8"))),
+              0);
     // uint8 CHW output carries the same bytes, planar.
     std::vector<uint8_t> chw(3 * 56 * 56);
     write_chw_uint8(views[0].image, false, chw.data());

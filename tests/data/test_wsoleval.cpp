@@ -16,10 +16,12 @@ std::string shared_dir() {
     return env && *env ? env : WSOL_SHARED_DIR;
 }
 
-std::string metadata(const std::string& rel) { return shared_dir() + "/data/wsolevaluation/" + rel; }
+std::string metadata(const std::string& rel) {
+    return shared_dir() + "/data/wsolevaluation/" + rel;
+}
 
-#define SKIP_WITHOUT_SHARED_DATA()                                                                      \
-    if (!file_exists(metadata("CUB/train/image_ids.txt")))                                              \
+#define SKIP_WITHOUT_SHARED_DATA()                         \
+    if (!file_exists(metadata("CUB/train/image_ids.txt"))) \
     GTEST_SKIP() << "no wsolevaluation metadata under " << shared_dir() << " (set WSOL_SHARED_DIR)"
 
 size_t total_boxes(const Dataset& ds) {
@@ -152,7 +154,8 @@ TEST(Wsoleval, BadInputNamesFileAndLine) {
     two_classes.num_classes = 2;
     t = tiny();
     t.class_labels = "a/1.jpg,0\na/2.jpg,2\nb/3.jpg,1";
-    EXPECT_WSOL_ERROR(parse_wsoleval(t, "meta", "", two_classes), "meta/image_ids.txt:2: unknown class id 2 for a/2.jpg");
+    EXPECT_WSOL_ERROR(parse_wsoleval(t, "meta", "", two_classes),
+                      "meta/image_ids.txt:2: unknown class id 2 for a/2.jpg");
 }
 
 TEST(Wsoleval, SkipBadDropsAndCounts) {
