@@ -1,0 +1,219 @@
+// Front end of the checkpoint reader: container detection, turning PyTensors into tensors, and
+// finding the state dict. The container readers are in pth_containers.cpp.
+#include "engine/pth.h"
+
+#include <unordered_set>
+
+#include "engine/file_util.h"
+#include "engine/pth_internal.h"
+#include "engine/tar.h"
+
+namespace wsol {
+
+using namespace pth_detail;
+
+namespace {
+
+using Kind = PyValue::Kind;
+
+// Visiting a value graph: the unpickler guarantees a DAG of depth <= 100, but a DAG may share a
+// subtree many times over, so walks that follow every path carry a budget.
+constexpr size_t kMaxLeaves = size_t(1) << 24;
+
+// Builds the tensor a PyTensor describes, after checking that it stays inside its storage.
+Tensor make_tensor(const PyTensor& t, const std::string& source) {
+    const PyStorage& s = *t.storage;
+    const PyStorage& base = s.root ? *s.root : s;
+    const std::string what = source + ": tensor " + shape_str(t.shape) + " on storage '" + s.key + "' (" +
+                             (s.type_name.empty() ? dtype_name(s.dtype) : s.type_name) + ")";
+    WSOL_CHECK(base.data != nullptr, what, ": the storage has no data in the file");
+    const size_t esize = dtype_size(t.dtype);
+    // Bytes this storage (or storage view) spans inside the root's memory.
+    const uint64_t first_byte = uint64_t(s.root_offset) * dtype_size(base.dtype);
+    const uint64_t nbytes = storage_nbytes(s.numel, s.dtype, what);
+    WSOL_CHECK(first_byte <= base.data->nbytes() && nbytes <= base.data->nbytes() - first_byte, what,
+               ": storage range exceeds its data");
+    WSOL_CHECK(first_byte % esize == 0, what, ": storage view is not aligned to ", dtype_name(t.dtype), " elements");
+    const int64_t capacity = int64_t(nbytes / esize);  // in elements of the tensor's dtype
+
+    int64_t numel = 1, last = t.offset;  // last: the highest element index the tensor reaches
+    bool empty = false;
+    for (size_t d = 0; d < t.shape.size(); ++d) {
+        if (t.shape[d] == 0) empty = true;
+    }
+    for (size_t d = 0; d < t.shape.size() && !empty; ++d) {
+        int64_t reach = 0;
+        WSOL_CHECK(!__builtin_mul_overflow(numel, t.shape[d], &numel) &&
+                       !__builtin_mul_overflow(t.shape[d] - 1, t.strides[d], &reach) &&
+                       !__builtin_add_overflow(last, reach, &last),
+                   what, ": size ", shape_str(t.shape), " with stride ", shape_str(t.strides), " overflows");
+    }
+    if (empty) return Tensor::empty(t.shape, t.dtype, kCPU);
+    WSOL_CHECK(last < capacity, what, ": offset ", t.offset, ", size ", shape_str(t.shape), " and stride ",
+               shape_str(t.strides), " reach element ", last, " but the storage holds only ", capacity,
+               " (storage shorter than its tensor)");
+    // More elements than the storage holds means overlapping (expanded) elements; copying those out
+    // could turn a small file into an enormous tensor.
+    WSOL_CHECK(numel <= capacity, what, ": ", numel, " elements overlap in a storage of ", capacity,
+               " (expanded tensors are not supported)");
+
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = base.data;
+    impl->shape = t.shape;
+    impl->strides = t.strides;
+    impl->offset = int64_t(first_byte / esize) + t.offset;
+    impl->dtype = t.dtype;
+    Tensor view(std::move(impl));
+    if (view.is_contiguous()) return view;  // shares the storage, like torch
+    Tensor packed = Tensor::empty(t.shape, t.dtype, kCPU);
+    copy_into(packed, view);
+    return packed;
+}
+
+// Sets PyTensor::value for every tensor reachable from `root` (each shared tensor once).
+void resolve_tensors(const PyValue& root, const std::string& source) {
+    std::unordered_set<const void*> seen;
+    std::vector<const PyValue*> todo{&root};
+    while (!todo.empty()) {
+        const PyValue* v = todo.back();
+        todo.pop_back();
+        if (!v->identity() || !seen.insert(v->identity()).second) continue;
+        switch (v->kind()) {
+            case Kind::Tensor: {
+                PyTensor& t = *v->as_tensor();
+                if (!t.value.defined()) t.value = make_tensor(t, source);
+                break;
+            }
+            case Kind::List:
+            case Kind::Tuple:
+                for (const PyValue& item : v->as_sequence()) todo.push_back(&item);
+                break;
+            case Kind::Dict:
+                for (const auto& [key, value] : v->as_dict().items) {
+                    todo.push_back(&key);
+                    todo.push_back(&value);
+                }
+                break;
+            case Kind::Object:
+                todo.push_back(&v->as_object()->args);
+                todo.push_back(&v->as_object()->state);
+                break;
+            default: break;
+        }
+    }
+}
+
+std::string key_text(const PyValue& key) { return key.is(Kind::String) ? key.as_string() : key.repr(80); }
+
+std::string join(const std::string& prefix, const std::string& name) {
+    return prefix.empty() ? name : prefix + "." + name;
+}
+
+// True when a sequence holds something worth naming item by item (a tensor or a container).
+bool has_structure(const PyList& items) {
+    for (const PyValue& v : items) {
+        if (v.is(Kind::Tensor) || v.is(Kind::Dict) || v.is_sequence()) return true;
+    }
+    return false;
+}
+
+void flatten_into(const PyValue& v, const std::string& name, std::vector<std::pair<std::string, PyValue>>& out,
+                  size_t& budget, const std::string& source) {
+    WSOL_CHECK(budget-- > 0, source, ": the checkpoint object has more than ", kMaxLeaves,
+               " entries (or shares containers that many times)");
+    if (v.is(Kind::Dict) && v.as_dict().size() > 0) {
+        for (const auto& [key, value] : v.as_dict().items) flatten_into(value, join(name, key_text(key)), out, budget, source);
+    } else if (v.is_sequence() && has_structure(v.as_sequence())) {
+        const PyList& items = v.as_sequence();
+        for (size_t i = 0; i < items.size(); ++i) flatten_into(items[i], join(name, std::to_string(i)), out, budget, source);
+    } else {
+        out.emplace_back(name, v);
+    }
+}
+
+}  // namespace
+
+const char* pth_container_name(PthContainer container) {
+    switch (container) {
+        case PthContainer::Zip: return "zip";
+        case PthContainer::Legacy: return "legacy";
+        case PthContainer::Tar: return "tar";
+    }
+    return "?";
+}
+
+PthFile parse_pth(std::string_view bytes, const std::string& source) {
+    PthFile file;
+    file.source = source;
+    if (bytes.size() >= 4 && bytes.substr(0, 2) == "PK" &&
+        (bytes.substr(2, 2) == std::string_view("\x03\x04", 2) || bytes.substr(2, 2) == std::string_view("\x05\x06", 2))) {
+        file.container = PthContainer::Zip;
+        file.object = read_zip_checkpoint(bytes, source);
+    } else if (TarArchive::looks_like_tar(bytes)) {
+        file.container = PthContainer::Tar;
+        file.object = read_tar_checkpoint(bytes, source);
+    } else if (!bytes.empty() && uint8_t(bytes[0]) == 0x80) {  // a pickle's PROTO opcode
+        file.container = PthContainer::Legacy;
+        file.object = read_legacy_checkpoint(bytes, source);
+    } else {
+        std::string head;
+        for (size_t i = 0; i < std::min<size_t>(bytes.size(), 4); ++i) {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%02x", uint8_t(bytes[i]));
+            if (i) head += ' ';
+            head += buf;
+        }
+        WSOL_FAIL(source, ": not a PyTorch checkpoint (starts with bytes [", head,
+                  "]; expected a zip archive, a tar archive or a pickle stream)");
+    }
+    resolve_tensors(file.object, source);
+    return file;
+}
+
+PthFile read_pth(const std::string& path) { return parse_pth(read_file(path), path); }
+
+PyValue load_pth(const std::string& path) { return read_pth(path).object; }
+
+NamedTensors pth_state_dict(const PyValue& object, const std::string& source) {
+    const PyValue* dict = &object;
+    std::string where = "the checkpoint";
+    // Unwrap {"model": sd, ...} (DeiT, SAT), {"state_dict": sd, ...}, {"module": sd}.
+    while (dict->is(Kind::Dict)) {
+        const PyValue* inner = nullptr;
+        for (const char* key : {"model", "state_dict", "module"}) {
+            const PyValue* v = dict->get(key);
+            if (v && v->is(Kind::Dict)) {
+                inner = v;
+                where = detail::str_cat("'", key, "'");
+                break;
+            }
+        }
+        if (!inner) break;
+        dict = inner;
+    }
+    WSOL_CHECK(dict->is(Kind::Dict), source, ": no state dict: the checkpoint is a ", object.type_name(),
+               ", not a dict of tensors (nor one under 'model', 'state_dict' or 'module')");
+    WSOL_CHECK(dict->as_dict().size() > 0, source, ": the state dict in ", where, " is empty");
+    std::vector<std::pair<std::string, PyValue>> leaves;
+    size_t budget = kMaxLeaves;
+    flatten_into(*dict, "", leaves, budget, source);
+    NamedTensors out;
+    for (auto& [name, value] : leaves) {
+        WSOL_CHECK(value.is(Kind::Tensor), source, ": state dict entry '", name, "' in ", where, " is a ",
+                   value.type_name(), " (", value.repr(40), "), not a tensor");
+        out.emplace_back(name, value.as_tensor()->value);
+    }
+    WSOL_CHECK(!out.empty(), source, ": the state dict in ", where, " holds no tensors");
+    return out;
+}
+
+NamedTensors load_pth_state_dict(const std::string& path) { return pth_state_dict(load_pth(path), path); }
+
+std::vector<std::pair<std::string, PyValue>> flatten_checkpoint(const PyValue& object, const std::string& source) {
+    std::vector<std::pair<std::string, PyValue>> out;
+    size_t budget = kMaxLeaves;
+    flatten_into(object, "", out, budget, source);
+    return out;
+}
+
+}  // namespace wsol

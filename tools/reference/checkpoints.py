@@ -1,0 +1,548 @@
+"""Writes the checkpoint-reader fixtures: small .pth files in every container torch.save has used,
+the tensors torch.load reads from them (the oracle), bad files, and the fuzzers' seed corpora.
+
+Usage (development machine only; torch, timm and safetensors from pip):
+    python tools/reference/checkpoints.py
+
+Into tests/fixtures/checkpoints/:
+  vit_zip.pth           {"model": sd} in the zip format (torch >= 1.6), sd = a tiny timm ViT with
+                        DeiT's key structure (cls_token, pos_embed, patch_embed.proj.*, blocks.0-1.*,
+                        norm.*, head.*) and random weights
+  sat_legacy.pth        SAT's wrapper {"model": {"module." + k: v}, "best_thr": 0.4, "epoch": 30,
+                        "args": Namespace} saved with _use_new_zipfile_serialization=False, storages
+                        tagged "cuda:0" like SAT's DataParallel model
+  vit_tar.pth           the tar format of torch <= 0.1.9, written here following the layout of
+                        torch 0.1's serialization.py (torch can no longer write it), Python 3 pickles,
+                        with a storage view
+  resnet_tar_py2.pth    the same format as Python 2 wrote it (byte strings, text ints, OrderedDict
+                        from an item list), like torchvision's resnet50-19c8e357.pth
+  views_zip.pth         shared storages: views with offsets and strides, a transpose, odd strides
+  views_legacy.pth      on size-1 dims, float16/bfloat16/int64/bool/float64 tensors, a 0-d tensor,
+                        an nn.Parameter (same object, both containers)
+  views_deflated.pth    views_zip.pth with deflated records (other zip tools)
+  views_zip64.pth       views_zip.pth with ZIP64 central directory fields and end records
+  expected.safetensors  for each good file "<stem>/<state dict key>": what torch.load returned; the
+                        metadata maps each stem to its state dict keys in file order
+  bad_*.pth             malicious and corrupt variants (see BAD below for the error each must give)
+Into tests/fuzz/corpus/<target>/: a few tiny valid inputs per fuzzer.
+"""
+import argparse
+import collections
+import io
+import os
+import pickle
+import struct
+import tarfile
+import zipfile
+
+import timm
+import torch
+from safetensors.torch import save_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "tests", "fixtures", "checkpoints")
+CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
+
+
+def tiny_vit_state_dict(seed=0):
+    torch.manual_seed(seed)
+    model = timm.models.vision_transformer.VisionTransformer(
+        img_size=8, patch_size=4, embed_dim=8, depth=2, num_heads=2, mlp_ratio=2, num_classes=5)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn_like(p))
+    return model.state_dict()  # an OrderedDict with _metadata, as real checkpoints have
+
+
+def path(name):
+    return os.path.join(OUT, name)
+
+
+# ---- the tar format (torch <= 0.1.9) -------------------------------------------------------------
+# Layout (torch 0.1.x serialization.py: _save with _add_to_tar; read by today's _legacy_load):
+#   sys_info  pickled dict
+#   pickle    the object; each tensor is a persistent id: the decimal string of its key
+#   tensors   pickled count; per tensor: pickled (key, storage_key, tensor class), then int32 ndim +
+#             4 padding bytes, ndim int64 sizes, ndim int64 strides, int64 storage offset
+#   storages  pickled count; per storage: pickled (key, location, storage class), int64 element
+#             count, the raw bytes; then a pickled list of views (view_key, root_key, offset, size)
+
+STORAGE_CLASS = {torch.float32: torch.FloatStorage, torch.float64: torch.DoubleStorage,
+                 torch.int64: torch.LongStorage}
+TENSOR_CLASS = {torch.float32: torch.FloatTensor, torch.float64: torch.DoubleTensor, torch.int64: torch.LongTensor}
+
+
+def tensor_metadata(size, stride, offset):
+    ndim = len(size)
+    return (struct.pack("<i", ndim) + b"\0" * 4 + struct.pack(f"<{ndim}q", *size) +
+            struct.pack(f"<{ndim}q", *stride) + struct.pack("<q", offset))
+
+
+class TarPlan:
+    """Tensors of an old-style checkpoint: keys are fake _cdata pointers, as torch 0.1 used."""
+
+    def __init__(self, first_key):
+        self.next_key = first_key
+        self.storages = []  # (key, storage tensor (1-D, contiguous), dtype)
+        self.views = []     # (view_key, root_key, offset, size)
+        self.tensors = []   # (key, storage_key, dtype, size, stride, offset)
+
+    def key(self):
+        self.next_key += 4096
+        return self.next_key
+
+    def add_storage(self, flat):
+        k = self.key()
+        self.storages.append((k, flat.contiguous(), flat.dtype))
+        return k
+
+    def add_tensor(self, storage_key, dtype, size, stride, offset):
+        k = self.key()
+        self.tensors.append((k, storage_key, dtype, tuple(size), tuple(stride), offset))
+        return k
+
+
+def write_tar(file_name, members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1500000000
+            tar.addfile(info, io.BytesIO(data))
+    with open(file_name, "wb") as f:
+        f.write(buf.getvalue())
+
+
+def py3_dumps(obj, persistent_id=None):
+    f = io.BytesIO()
+    p = pickle.Pickler(f, protocol=2)
+    if persistent_id:
+        p.persistent_id = persistent_id
+    p.dump(obj)
+    return f.getvalue()
+
+
+def write_tar_py3(file_name, plan, obj):
+    """Python 3 pickles. In `obj`, tensors are stand-ins TensorRef(key)."""
+    sys_info = py3_dumps({"protocol_version": 1000, "little_endian": True,
+                          "type_sizes": {"short": 2, "int": 4, "long": 8}})
+    obj_pickle = py3_dumps(obj, lambda o: str(o.key) if isinstance(o, TensorRef) else None)
+    tensors = py3_dumps(len(plan.tensors))
+    for k, sk, dtype, size, stride, offset in plan.tensors:
+        tensors += py3_dumps((k, sk, TENSOR_CLASS[dtype]))
+        tensors += tensor_metadata(size, stride, offset)
+    storages = py3_dumps(len(plan.storages))
+    for k, flat, dtype in plan.storages:
+        storages += py3_dumps((k, "cpu", STORAGE_CLASS[dtype]))
+        storages += struct.pack("<q", flat.numel()) + flat.numpy().tobytes()
+    storages += py3_dumps(plan.views)
+    write_tar(file_name, [("sys_info", sys_info), ("pickle", obj_pickle), ("tensors", tensors), ("storages", storages)])
+
+
+class TensorRef:
+    def __init__(self, key):
+        self.key = key
+
+
+class Py2Pickler:
+    """Emits protocol-2 pickles the way Python 2.7 wrote them: str as SHORT_BINSTRING, ints beyond 32
+    bits as text INT lines, OrderedDict reduced with a list of [key, value] pairs, memoized globals."""
+
+    def __init__(self):
+        self.out = bytearray(b"\x80\x02")
+        self.memo = {}  # (module, name) -> memo index of that global
+        self.next_index = 0
+
+    def put(self):
+        n = self.next_index
+        self.next_index += 1
+        self.out += b"q" + bytes([n]) if n < 256 else b"r" + struct.pack("<I", n)
+        return n
+
+    def get(self, n):
+        self.out += b"h" + bytes([n]) if n < 256 else b"j" + struct.pack("<I", n)
+
+    def string(self, s):
+        b = s.encode("ascii")
+        self.out += (b"U" + bytes([len(b)]) if len(b) < 256 else b"T" + struct.pack("<i", len(b))) + b
+        self.put()
+
+    def integer(self, i):
+        if 0 <= i < 256:
+            self.out += b"K" + bytes([i])
+        elif 0 <= i < 65536:
+            self.out += b"M" + struct.pack("<H", i)
+        elif -2**31 <= i < 2**31:
+            self.out += b"J" + struct.pack("<i", i)
+        else:
+            self.out += b"I" + str(i).encode() + b"\n"
+
+    def global_(self, module, name):
+        if (module, name) in self.memo:
+            self.get(self.memo[(module, name)])
+            return
+        self.out += b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+        self.memo[(module, name)] = self.put()
+
+    def value(self, v):
+        if isinstance(v, bool):
+            self.out += b"\x88" if v else b"\x89"
+        elif isinstance(v, int):
+            self.integer(v)
+        elif isinstance(v, str):
+            self.string(v)
+        elif isinstance(v, TensorRef):
+            self.string(str(v.key))
+            self.out += b"Q"  # BINPERSID
+        elif isinstance(v, tuple):
+            if 1 <= len(v) <= 3:
+                for x in v:
+                    self.value(x)
+                self.out += bytes([0x84 + len(v)])
+            else:
+                self.out += b"("
+                for x in v:
+                    self.value(x)
+                self.out += b"t"
+            self.put()
+        elif isinstance(v, type):
+            self.global_(v.__module__, v.__name__)
+        elif isinstance(v, collections.OrderedDict):
+            self.global_("collections", "OrderedDict")
+            self.out += b"]"
+            self.put()
+            self.out += b"("
+            for k, x in v.items():
+                self.out += b"]"
+                self.put()
+                self.out += b"("
+                self.value(k)
+                self.value(x)
+                self.out += b"e"
+            self.out += b"e\x85R"  # APPENDS, TUPLE1, REDUCE
+            self.put()
+        elif isinstance(v, dict):
+            self.out += b"}"
+            self.put()
+            self.out += b"("
+            for k, x in v.items():
+                self.value(k)
+                self.value(x)
+            self.out += b"u"
+        elif isinstance(v, list):
+            self.out += b"]"
+            self.put()
+            if v:
+                self.out += b"("
+                for x in v:
+                    self.value(x)
+                self.out += b"e"
+        else:
+            raise TypeError(type(v))
+
+    def dumps(self, v):
+        self.value(v)
+        self.out += b"."
+        return bytes(self.out)
+
+
+def py2_dumps(v):
+    return Py2Pickler().dumps(v)
+
+
+def write_tar_py2(file_name, plan, obj):
+    sys_info = py2_dumps({"protocol_version": 1000, "little_endian": True,
+                          "type_sizes": {"short": 2, "int": 4, "long": 8}})
+    tensors = py2_dumps(len(plan.tensors))
+    for k, sk, dtype, size, stride, offset in plan.tensors:
+        tensors += py2_dumps((k, sk, TENSOR_CLASS[dtype]))
+        tensors += tensor_metadata(size, stride, offset)
+    storages = py2_dumps(len(plan.storages))
+    for k, flat, dtype in plan.storages:
+        storages += py2_dumps((k, "cpu", STORAGE_CLASS[dtype]))
+        storages += struct.pack("<q", flat.numel()) + flat.numpy().tobytes()
+    storages += py2_dumps(list(plan.views))
+    write_tar(file_name, [("sys_info", sys_info), ("pickle", py2_dumps(obj)), ("tensors", tensors),
+                          ("storages", storages)])
+
+
+def tar_state_dict(sd, first_key, view_of=None):
+    """One storage per tensor, as torch 0.1 had; `view_of` = (name, root name): that tensor's storage
+    becomes a storage view into the root tensor's storage (elements 2.. of it)."""
+    plan = TarPlan(first_key)
+    obj = collections.OrderedDict()
+    keys = {}
+    for name, t in sd.items():
+        if view_of and name == view_of[0]:
+            continue
+        sk = plan.add_storage(t.reshape(-1))
+        keys[name] = sk
+        obj[name] = TensorRef(plan.add_tensor(sk, t.dtype, t.shape, t.stride(), 0))
+    if view_of:
+        name, root = view_of
+        t = sd[name]
+        vk = plan.key()
+        plan.views.append((vk, keys[root], 2, t.numel()))
+        obj[name] = TensorRef(plan.add_tensor(vk, t.dtype, t.shape, t.stride(), 0))
+    return plan, obj
+
+
+def tiny_resnet_state_dict(seed=1):
+    torch.manual_seed(seed)
+    sd = collections.OrderedDict()
+    sd["conv1.weight"] = torch.randn(4, 3, 3, 3)
+    for k in ("weight", "bias", "running_mean"):
+        sd["bn1." + k] = torch.randn(4)
+    sd["bn1.running_var"] = torch.rand(4) + 0.5
+    sd["fc.weight"] = torch.randn(3, 4)
+    sd["fc.bias"] = torch.randn(3)
+    return sd
+
+
+# ---- shared storages, views, dtypes ----------------------------------------------------------------
+
+def views_object():
+    torch.manual_seed(2)
+    base = torch.randn(24)
+    weight = torch.randn(3, 5)
+    odd = torch.randn(8).as_strided((1, 1, 8), (100, 3, 1))  # size-1 dims with arbitrary strides (cls_token)
+    sd = collections.OrderedDict()
+    sd["rows"] = base[2:14].view(3, 4)                 # contiguous view at offset 2
+    sd["window"] = base.view(4, 6)[:, 1:5]             # non-contiguous: stride (6, 1), offset 1
+    sd["every_third"] = base[::3]                      # stride 3
+    sd["weight"] = weight
+    sd["weight_t"] = weight.t()                         # transpose sharing weight's storage
+    sd["odd_strides"] = odd
+    sd["half"] = torch.randn(2, 3).half()
+    sd["bf16"] = torch.randn(5).bfloat16()
+    sd["double"] = torch.randn(2, 2, dtype=torch.float64)
+    sd["long"] = torch.arange(-3, 3, dtype=torch.int64).view(2, 3)
+    sd["num_batches_tracked"] = torch.tensor(12345, dtype=torch.int64)  # 0-d
+    sd["mask"] = torch.tensor([True, False, True])
+    sd["empty"] = torch.zeros(0, 4)
+    sd["param"] = torch.nn.Parameter(torch.randn(2))   # _rebuild_parameter
+    return {"state_dict": sd, "step": 7}
+
+
+# ---- zip variants other tools write ------------------------------------------------------------------
+
+def rezip_deflated(src, dst):
+    """The same records, deflated (torch never compresses; other tools may)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename))
+
+
+def rezip_zip64(src, dst):
+    """The same archive with every central-directory size and offset moved into ZIP64 extra fields and a
+    saturated classic end record, as writers do for archives over 4 GiB (APPNOTE 4.3.14-4.3.16, 4.5.3)."""
+    data = open(src, "rb").read()
+    with zipfile.ZipFile(src) as z:
+        infos = z.infolist()
+        cd_offset = z.start_dir  # everything before the central directory is local headers and data
+    out = bytearray(data[:cd_offset])
+    for i in infos:
+        name = i.filename.encode()
+        extra = struct.pack("<HHQQQ", 1, 24, i.file_size, i.compress_size, i.header_offset)
+        out += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, i.flag_bits, i.compress_type, 0, 0, i.CRC,
+                           0xFFFFFFFF, 0xFFFFFFFF, len(name), len(extra), 0, 0, 0, 0, 0xFFFFFFFF) + name + extra
+    cd_size = len(out) - cd_offset
+    z64 = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(infos), len(infos), cd_size, cd_offset)
+    out += struct.pack("<IIQI", 0x07064B50, 0, z64, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(dst, "wb") as f:
+        f.write(bytes(out))
+
+
+# ---- bad files -------------------------------------------------------------------------------------
+
+def zip_with(file_name, records):
+    with zipfile.ZipFile(file_name, "w", compression=zipfile.ZIP_STORED) as z:
+        for name, data in records:
+            z.writestr(name, data)
+
+
+def single_tensor_pickle(numel_in_pid, key="0", storage_global=b"ctorch\nFloatStorage\n"):
+    """data.pkl of {'w': tensor (2, 3)} with a hand-set storage numel and key."""
+    k = key.encode()
+    return (b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01ctorch._utils\n_rebuild_tensor_v2\nq\x02((X\x07\x00\x00\x00storage"
+            b"q\x03" + storage_global + b"q\x04X" + struct.pack("<I", len(k)) + k + b"q\x05X\x03\x00\x00\x00cpuq\x06K" +
+            bytes([numel_in_pid]) + b"tq\x07QK\x00K\x02K\x03\x86K\x03K\x01\x86\x89ccollections\nOrderedDict\n)Rtq\x08Rq\x09s.")
+
+
+def evil_pickle(module, name):
+    return (b"\x80\x02}q\x00X\x01\x00\x00\x00xq\x01c" + module + b"\n" + name + b"\n" +
+            b"X\x0a\x00\x00\x00echo pwnedq\x02\x85Rq\x03s.")
+
+
+def write_bad_files(good_zip, good_legacy, good_tar):
+    bad = {}
+    data = open(good_zip, "rb").read()
+    with open(path("bad_truncated_zip.pth"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    legacy = open(good_legacy, "rb").read()
+    with open(path("bad_truncated_legacy.pth"), "wb") as f:
+        f.write(legacy[:-100])
+    tar = open(good_tar, "rb").read()
+    with open(path("bad_truncated_tar.pth"), "wb") as f:
+        f.write(tar[:2048 + 200])
+    magic = b"\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+    assert legacy[4:14] == magic
+    with open(path("bad_magic.pth"), "wb") as f:
+        f.write(legacy[:4] + b"\x6d" + legacy[5:])
+    floats = struct.pack("<6f", *range(6))
+    zip_with(path("bad_os_system.pth"), [("bad/data.pkl", evil_pickle(b"os", b"system")), ("bad/byteorder", b"little")])
+    zip_with(path("bad_eval.pth"), [("bad/data.pkl", evil_pickle(b"__builtin__", b"eval"))])
+    zip_with(path("bad_short_storage.pth"), [("bad/data.pkl", single_tensor_pickle(4)), ("bad/data/0", floats[:16])])
+    zip_with(path("bad_short_record.pth"), [("bad/data.pkl", single_tensor_pickle(6)), ("bad/data/0", floats[:16])])
+    zip_with(path("bad_missing_member.pth"), [("bad/data.pkl", single_tensor_pickle(6, key="1")),
+                                               ("bad/data/0", floats)])
+    zip_with(path("bad_storage_type.pth"), [("bad/data.pkl", single_tensor_pickle(6, storage_global=b"ctorch\nShortStorage\n")),
+                                             ("bad/data/0", floats)])
+    zip_with(path("bad_unknown_storage.pth"), [("bad/data.pkl", single_tensor_pickle(6, storage_global=b"ctorch\nFooStorage\n")),
+                                                ("bad/data/0", floats)])
+    zip_with(path("bad_big_endian.pth"), [("bad/data.pkl", single_tensor_pickle(6)), ("bad/byteorder", b"big"),
+                                           ("bad/data/0", floats)])
+    good_single = path("bad_crc.pth")
+    zip_with(good_single, [("bad/data.pkl", single_tensor_pickle(6)), ("bad/data/0", floats)])
+    raw = bytearray(open(good_single, "rb").read())
+    raw[raw.index(floats) + 5] ^= 0x40
+    with open(good_single, "wb") as f:
+        f.write(bytes(raw))
+    torch.save({"w": torch.zeros(1).expand(1000)}, path("bad_expanded.pth"))
+    with open(path("bad_not_a_checkpoint.pth"), "wb") as f:
+        f.write(b"hello, world\n")
+    return bad
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    expected = {}
+
+    def record(stem, sd):
+        for k, v in sd.items():
+            expected[f"{stem}/{k}"] = v.detach().contiguous().clone()
+
+    def unwrap(obj):
+        for key in ("model", "state_dict", "module"):
+            if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+                return unwrap(obj[key])
+        return obj
+
+    # (a) zip, DeiT-style wrapper
+    sd = tiny_vit_state_dict(0)
+    torch.save({"model": sd}, path("vit_zip.pth"))
+
+    # (b) legacy stream, SAT-style wrapper, storages tagged cuda:0
+    sat = collections.OrderedDict(("module." + k, v) for k, v in tiny_vit_state_dict(3).items())
+    sat._metadata = sd._metadata
+    real_location_tag = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        torch.save({"model": sat, "best_thr": 0.4, "epoch": 30,
+                    "args": argparse.Namespace(lr=1e-4, arch="deit_sat_small_patch16_224", threshold=[0.3, 0.35])},
+                   path("sat_legacy.pth"), _use_new_zipfile_serialization=False)
+    finally:
+        torch.serialization.location_tag = real_location_tag
+
+    # (c) tar, Python 3 pickles (with a storage view) and Python 2 pickles
+    plan, obj = tar_state_dict(tiny_vit_state_dict(4), 94_000_000_000_000, view_of=("norm.bias", "blocks.0.mlp.fc1.weight"))
+    write_tar_py3(path("vit_tar.pth"), plan, obj)
+    plan, obj = tar_state_dict(tiny_resnet_state_dict(), 140_000_000_000_000)
+    write_tar_py2(path("resnet_tar_py2.pth"), plan, obj)
+
+    # (d) shared storages and dtypes, in both pickle containers
+    torch.save(views_object(), path("views_zip.pth"))
+    torch.save(views_object(), path("views_legacy.pth"), _use_new_zipfile_serialization=False)
+    rezip_deflated(path("views_zip.pth"), path("views_deflated.pth"))
+    rezip_zip64(path("views_zip.pth"), path("views_zip64.pth"))
+
+    # The oracle: what torch.load reads from each file.
+    order = {}
+    for stem in ("vit_zip", "sat_legacy", "vit_tar", "resnet_tar_py2", "views_zip", "views_legacy", "views_deflated",
+                 "views_zip64"):
+        obj = torch.load(path(stem + ".pth"), map_location="cpu", weights_only=False)
+        sd = unwrap(obj)
+        record(stem, sd)
+        order[stem] = "\n".join(sd.keys())  # the state dict's order in the file
+    save_file(expected, path("expected.safetensors"), metadata=order)
+
+    write_bad_files(path("vit_zip.pth"), path("sat_legacy.pth"), path("vit_tar.pth"))
+    write_pickles()
+    write_corpora()
+
+    total = 0
+    for name in sorted(os.listdir(OUT)) + ["pickles/" + n for n in sorted(os.listdir(os.path.join(OUT, "pickles")))]:
+        if os.path.isdir(path(name)):
+            continue
+        size = os.path.getsize(path(name))
+        total += size
+        print(f"wrote tests/fixtures/checkpoints/{name} ({size} bytes)")
+    print(f"total {total / 1024:.1f} KiB")
+    assert total < 512 * 1024, "checkpoint fixtures must stay small"
+
+
+PICKLE_VALUES = {  # tests/engine/test_pickle.cpp checks these values
+    "args": argparse.Namespace(lr=0.5, name="deit"),
+    "bytes": b"\x00\xffA",
+    "set": {3},
+    "big": 2**70,
+    "negative_big": -2**70,
+    "int64_min": -2**63,
+    "floats": [0.25, -1e-300, float("inf")],
+    "tuple4": (1, 2, 3, 4),
+    "unicode": "\u00fcn\u00efc\u00f6d\u00e9 \u2713",
+    "nested": {"none": None, "true": True, "false": False, 7: "int key", (1, "a"): "tuple key"},
+}
+
+
+def write_pickles():
+    """Plain pickles written by CPython's own pickler (the oracle for the interpreter's semantics)."""
+    import numpy as np
+    out = os.path.join(OUT, "pickles")
+    os.makedirs(out, exist_ok=True)
+    for protocol in (2, 4, 5):
+        with open(os.path.join(out, f"values_p{protocol}.pkl"), "wb") as f:
+            pickle.dump(PICKLE_VALUES, f, protocol=protocol)
+    with open(os.path.join(out, "numpy_scalars.pkl"), "wb") as f:
+        pickle.dump({"f8": np.float64(0.25), "i8": np.int64(-7), "f4": np.float32(1.5), "b": np.bool_(True)}, f,
+                    protocol=2)
+    shared = [1, 2]
+    with open(os.path.join(out, "shared.pkl"), "wb") as f:
+        pickle.dump({"a": shared, "b": shared}, f, protocol=2)
+
+
+def write_corpora():
+    """Seed inputs for the fuzzers: tiny valid files of each kind."""
+    torch.manual_seed(5)
+    small = collections.OrderedDict([("a", torch.randn(2, 3)), ("b", torch.arange(4))])
+    small._metadata = collections.OrderedDict([("", {"version": 1})])
+    for target in ("fuzz_pth", "fuzz_pickle", "fuzz_safetensors"):
+        os.makedirs(os.path.join(CORPUS, target), exist_ok=True)
+    pth = os.path.join(CORPUS, "fuzz_pth")
+    torch.save({"model": small, "epoch": 1}, os.path.join(pth, "zip.pth"))
+    torch.save({"model": small, "thr": 0.5}, os.path.join(pth, "legacy.pth"), _use_new_zipfile_serialization=False)
+    plan, obj = tar_state_dict(collections.OrderedDict([("w", torch.randn(2, 2))]), 1 << 40)
+    write_tar_py2(os.path.join(pth, "tar_py2.pth"), plan, obj)
+    plan, obj = tar_state_dict(collections.OrderedDict([("w", torch.randn(6)), ("v", torch.randn(2))]), 1 << 41,
+                               view_of=("v", "w"))
+    write_tar_py3(os.path.join(pth, "tar_py3.pth"), plan, obj)
+    pk = os.path.join(CORPUS, "fuzz_pickle")
+    with zipfile.ZipFile(os.path.join(pth, "zip.pth")) as z:
+        with open(os.path.join(pk, "data.pkl"), "wb") as f:
+            f.write(z.read("zip/data.pkl"))
+    for name in ("values_p2.pkl", "values_p4.pkl", "numpy_scalars.pkl"):
+        with open(os.path.join(OUT, "pickles", name), "rb") as src, open(os.path.join(pk, name), "wb") as dst:
+            dst.write(src.read())
+    with open(os.path.join(pk, "py2.pkl"), "wb") as f:
+        f.write(py2_dumps(collections.OrderedDict([("k", 2**40), ("v", "text")])))
+    st = os.path.join(CORPUS, "fuzz_safetensors")
+    save_file({"a": torch.randn(2, 3), "b": torch.arange(3), "c": torch.randn(2).half()}, os.path.join(st, "small.safetensors"),
+              metadata={"format": "pt"})
+    save_file({"s": torch.tensor(1.5), "e": torch.zeros(0, 3)}, os.path.join(st, "scalar.safetensors"))
+
+
+if __name__ == "__main__":
+    main()
