@@ -22,7 +22,14 @@ PyValue call_global(const PyValue& callable, const PyValue& args, const Tracker&
 PyValue new_object(const PyValue& cls, const PyValue& args, const Tracker& track);
 // BUILD: applies `state` to `target` (an OrderedDict's _metadata, a Namespace's attributes).
 void build_object(PyValue& target, PyValue state);
-// Python's int() of a decimal text, within 64 bits.
+// Opcode payloads (pickle_scalars.cpp):
+// True when `s` is UTF-8 as Python's 'surrogatepass' decoder accepts it (BINUNICODE strings).
+bool valid_utf8(std::string_view s);
+// A Python 2 str (BINSTRING): UTF-8 when it is valid UTF-8 (torch.load decodes it so), else latin-1.
+std::string decode_py2_string(std::string_view raw);
+// LONG1/LONG4: little-endian two's complement of any length; an int, or a BigInt past 64 bits.
+PyValue decode_long(std::string_view bytes);
+// Python's int() of a decimal text (INT, LONG), within 64 bits.
 int64_t parse_int_text(std::string_view text);
 
 }  // namespace wsol::pickle_detail

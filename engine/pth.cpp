@@ -2,9 +2,14 @@
 // finding the state dict. The container readers are in pth_containers.cpp.
 #include "engine/pth.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <unordered_set>
 
-#include "engine/file_util.h"
 #include "engine/pth_internal.h"
 #include "engine/tar.h"
 
@@ -18,10 +23,13 @@ using Kind = PyValue::Kind;
 
 // Visiting a value graph: the unpickler guarantees a DAG of depth <= 100, but a DAG may share a
 // subtree many times over, so walks that follow every path carry a budget.
-constexpr size_t kMaxLeaves = size_t(1) << 24;
+constexpr size_t kMaxLeaves = size_t(1) << 20;
+constexpr size_t kMaxNameBytes = size_t(1) << 16;
 
 // Builds the tensor a PyTensor describes, after checking that it stays inside its storage.
-Tensor make_tensor(const PyTensor& t, const std::string& source) {
+// `copy_budget` bounds the bytes spent packing strided tensors: many strided views of one large
+// storage would otherwise turn a small file into huge copies.
+Tensor make_tensor(const PyTensor& t, const std::string& source, uint64_t& copy_budget) {
     const PyStorage& s = *t.storage;
     const PyStorage& base = s.root ? *s.root : s;
     const std::string what = source + ": tensor " + shape_str(t.shape) + " on storage '" + s.key + "' (" +
@@ -48,7 +56,14 @@ Tensor make_tensor(const PyTensor& t, const std::string& source) {
                        !__builtin_add_overflow(last, reach, &last),
                    what, ": size ", shape_str(t.shape), " with stride ", shape_str(t.strides), " overflows");
     }
-    if (empty) return Tensor::empty(t.shape, t.dtype, kCPU);
+    if (empty) {
+        int64_t product = 1;  // the shape must stay representable (strides of the empty tensor)
+        for (int64_t d : t.shape) {
+            WSOL_CHECK(!__builtin_mul_overflow(product, std::max<int64_t>(d, 1), &product), what, ": size ",
+                       shape_str(t.shape), " overflows");
+        }
+        return Tensor::empty(t.shape, t.dtype, kCPU);
+    }
     WSOL_CHECK(last < capacity, what, ": offset ", t.offset, ", size ", shape_str(t.shape), " and stride ",
                shape_str(t.strides), " reach element ", last, " but the storage holds only ", capacity,
                " (storage shorter than its tensor)");
@@ -65,13 +80,16 @@ Tensor make_tensor(const PyTensor& t, const std::string& source) {
     impl->dtype = t.dtype;
     Tensor view(std::move(impl));
     if (view.is_contiguous()) return view;  // shares the storage, like torch
+    const uint64_t packed_bytes = uint64_t(numel) * esize;
+    WSOL_CHECK(packed_bytes <= copy_budget, what, ": packing strided tensors would copy more than twice the file's size");
+    copy_budget -= packed_bytes;
     Tensor packed = Tensor::empty(t.shape, t.dtype, kCPU);
     copy_into(packed, view);
     return packed;
 }
 
 // Sets PyTensor::value for every tensor reachable from `root` (each shared tensor once).
-void resolve_tensors(const PyValue& root, const std::string& source) {
+void resolve_tensors(const PyValue& root, const std::string& source, uint64_t copy_budget) {
     std::unordered_set<const void*> seen;
     std::vector<const PyValue*> todo{&root};
     while (!todo.empty()) {
@@ -81,7 +99,7 @@ void resolve_tensors(const PyValue& root, const std::string& source) {
         switch (v->kind()) {
             case Kind::Tensor: {
                 PyTensor& t = *v->as_tensor();
-                if (!t.value.defined()) t.value = make_tensor(t, source);
+                if (!t.value.defined()) t.value = make_tensor(t, source, copy_budget);
                 break;
             }
             case Kind::List:
@@ -105,7 +123,9 @@ void resolve_tensors(const PyValue& root, const std::string& source) {
 
 std::string key_text(const PyValue& key) { return key.is(Kind::String) ? key.as_string() : key.repr(80); }
 
-std::string join(const std::string& prefix, const std::string& name) {
+std::string join(const std::string& prefix, const std::string& name, const std::string& source) {
+    WSOL_CHECK(prefix.size() + name.size() < kMaxNameBytes, source, ": entry name '", prefix.substr(0, 60),
+               "...' is longer than ", kMaxNameBytes, " bytes");
     return prefix.empty() ? name : prefix + "." + name;
 }
 
@@ -122,10 +142,10 @@ void flatten_into(const PyValue& v, const std::string& name, std::vector<std::pa
     WSOL_CHECK(budget-- > 0, source, ": the checkpoint object has more than ", kMaxLeaves,
                " entries (or shares containers that many times)");
     if (v.is(Kind::Dict) && v.as_dict().size() > 0) {
-        for (const auto& [key, value] : v.as_dict().items) flatten_into(value, join(name, key_text(key)), out, budget, source);
+        for (const auto& [key, value] : v.as_dict().items) flatten_into(value, join(name, key_text(key), source), out, budget, source);
     } else if (v.is_sequence() && has_structure(v.as_sequence())) {
         const PyList& items = v.as_sequence();
-        for (size_t i = 0; i < items.size(); ++i) flatten_into(items[i], join(name, std::to_string(i)), out, budget, source);
+        for (size_t i = 0; i < items.size(); ++i) flatten_into(items[i], join(name, std::to_string(i), source), out, budget, source);
     } else {
         out.emplace_back(name, v);
     }
@@ -142,19 +162,22 @@ const char* pth_container_name(PthContainer container) {
     return "?";
 }
 
-PthFile parse_pth(std::string_view bytes, const std::string& source) {
+namespace {
+
+PthFile parse_pth_unguarded(const FileBytes& input, const std::string& source) {
+    const std::string_view bytes = input.bytes;
     PthFile file;
     file.source = source;
     if (bytes.size() >= 4 && bytes.substr(0, 2) == "PK" &&
         (bytes.substr(2, 2) == std::string_view("\x03\x04", 2) || bytes.substr(2, 2) == std::string_view("\x05\x06", 2))) {
         file.container = PthContainer::Zip;
-        file.object = read_zip_checkpoint(bytes, source);
+        file.object = read_zip_checkpoint(input, source);
     } else if (TarArchive::looks_like_tar(bytes)) {
         file.container = PthContainer::Tar;
-        file.object = read_tar_checkpoint(bytes, source);
+        file.object = read_tar_checkpoint(input, source);
     } else if (!bytes.empty() && uint8_t(bytes[0]) == 0x80) {  // a pickle's PROTO opcode
         file.container = PthContainer::Legacy;
-        file.object = read_legacy_checkpoint(bytes, source);
+        file.object = read_legacy_checkpoint(input, source);
     } else {
         std::string head;
         for (size_t i = 0; i < std::min<size_t>(bytes.size(), 4); ++i) {
@@ -166,11 +189,61 @@ PthFile parse_pth(std::string_view bytes, const std::string& source) {
         WSOL_FAIL(source, ": not a PyTorch checkpoint (starts with bytes [", head,
                   "]; expected a zip archive, a tar archive or a pickle stream)");
     }
-    resolve_tensors(file.object, source);
+    resolve_tensors(file.object, source, 2 * uint64_t(bytes.size()) + (uint64_t(64) << 20));
     return file;
 }
 
-PthFile read_pth(const std::string& path) { return parse_pth(read_file(path), path); }
+PthFile parse_guarded(const FileBytes& input, const std::string& source) {
+    try {
+        return parse_pth_unguarded(input, source);
+    } catch (const std::bad_alloc&) {
+        WSOL_FAIL(source, ": out of memory while reading the checkpoint (", input.bytes.size(), " bytes)");
+    }
+}
+
+// The whole file in one 64-byte aligned host buffer, read without zero-filling it first, so that
+// zip records (64-byte aligned in the file) can become tensors without another copy.
+std::shared_ptr<Storage> read_file_aligned(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    WSOL_CHECK(fd >= 0, path, ": cannot open for reading (", std::strerror(errno), ")");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        WSOL_FAIL(path, ": not a regular file");
+    }
+    std::shared_ptr<Storage> buffer;
+    try {
+        buffer = Storage::allocate(size_t(st.st_size), kCPU);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    char* data = static_cast<char*>(buffer->data());
+    size_t done = 0;
+    while (done < buffer->nbytes()) {
+        const ssize_t n = ::read(fd, data + done, buffer->nbytes() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = n < 0 ? errno : 0;
+            ::close(fd);
+            WSOL_FAIL(path, ": read ", done, " of ", buffer->nbytes(), " bytes (",
+                      err ? std::strerror(err) : "the file shrank while being read", ")");
+        }
+        done += size_t(n);
+    }
+    ::close(fd);
+    return buffer;
+}
+
+}  // namespace
+
+PthFile parse_pth(std::string_view bytes, const std::string& source) { return parse_guarded({bytes, nullptr}, source); }
+
+PthFile read_pth(const std::string& path) {
+    std::shared_ptr<Storage> buffer = read_file_aligned(path);
+    const std::string_view bytes(static_cast<const char*>(buffer->data()), buffer->nbytes());
+    return parse_guarded({bytes, std::move(buffer)}, path);
+}
 
 PyValue load_pth(const std::string& path) { return read_pth(path).object; }
 

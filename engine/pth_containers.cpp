@@ -66,9 +66,15 @@ std::shared_ptr<PyStorage> make_view(const std::shared_ptr<PyStorage>& root, std
 
 }  // namespace
 
-std::shared_ptr<Storage> copy_to_storage(std::string_view bytes) {
-    auto storage = Storage::allocate(bytes.size(), kCPU);
-    if (!bytes.empty()) std::memcpy(storage->data(), bytes.data(), bytes.size());
+std::shared_ptr<Storage> storage_for(std::string_view data, DType dtype, const FileBytes& file) {
+    const char* begin = file.bytes.data();
+    const bool inside = file.owner && data.data() >= begin && data.data() + data.size() <= begin + file.bytes.size();
+    if (inside && reinterpret_cast<uintptr_t>(data.data()) % dtype_size(dtype) == 0) {
+        std::shared_ptr<Storage> owner = file.owner;  // the view keeps the file's buffer alive
+        return Storage::wrap(const_cast<char*>(data.data()), data.size(), kCPU, [owner](void*) {});
+    }
+    auto storage = Storage::allocate(data.size(), kCPU);
+    if (!data.empty()) std::memcpy(storage->data(), data.data(), data.size());
     return storage;
 }
 
@@ -81,8 +87,8 @@ uint64_t storage_nbytes(int64_t numel, DType dtype, const std::string& what) {
 
 // ---- zip (torch >= 1.6) ------------------------------------------------------------------------
 
-PyValue read_zip_checkpoint(std::string_view bytes, const std::string& source) {
-    ZipArchive zip(bytes, source);
+PyValue read_zip_checkpoint(const FileBytes& file, const std::string& source) {
+    ZipArchive zip(file.bytes, source);
     WSOL_CHECK(!zip.entries().empty(), source, ": the zip archive is empty");
     // All records live under one folder whose name varies (the file's stem, or "archive"); like
     // torch's own reader, take it from the first member.
@@ -133,7 +139,7 @@ PyValue read_zip_checkpoint(std::string_view bytes, const std::string& source) {
         s->numel = numel;
         s->location = id[3].as_string();
         std::string record_scratch;
-        s->data = copy_to_storage(zip.read(*record, record_scratch).substr(0, size_t(nbytes)));
+        s->data = storage_for(zip.read(*record, record_scratch).substr(0, size_t(nbytes)), dtype, file);
         storages.emplace(key, s);
         return PyValue::storage(std::move(s));
     };
@@ -142,7 +148,8 @@ PyValue read_zip_checkpoint(std::string_view bytes, const std::string& source) {
 
 // ---- legacy stream (torch 0.1.10 - 1.5, or _use_new_zipfile_serialization=False) ------------------
 
-PyValue read_legacy_checkpoint(std::string_view bytes, const std::string& source) {
+PyValue read_legacy_checkpoint(const FileBytes& file, const std::string& source) {
+    const std::string_view bytes = file.bytes;
     size_t pos = 0;
     const PyValue magic = unpickle(bytes, pos, source + ": magic number");
     WSOL_CHECK(magic.is(Kind::BigInt) && magic.as_string() == std::string_view(kLegacyMagic, 10), source,
@@ -207,7 +214,7 @@ PyValue read_legacy_checkpoint(std::string_view bytes, const std::string& source
         const uint64_t nbytes = storage_nbytes(count, s.dtype, what);
         WSOL_CHECK(nbytes <= bytes.size() - pos, what, ": truncated at offset ", pos, " (needs ", nbytes, " bytes, ",
                    bytes.size() - pos, " left)");
-        s.data = copy_to_storage(bytes.substr(pos, size_t(nbytes)));
+        s.data = storage_for(bytes.substr(pos, size_t(nbytes)), s.dtype, file);
         pos += size_t(nbytes);
     }
     return object;
@@ -215,8 +222,8 @@ PyValue read_legacy_checkpoint(std::string_view bytes, const std::string& source
 
 // ---- tar (torch <= 0.1.9) -------------------------------------------------------------------------
 
-PyValue read_tar_checkpoint(std::string_view bytes, const std::string& source) {
-    TarArchive tar(bytes, source);
+PyValue read_tar_checkpoint(const FileBytes& file, const std::string& source) {
+    TarArchive tar(file.bytes, source);
     auto member = [&](const char* name) {
         const TarArchive::Member* m = tar.find(name);
         WSOL_CHECK(m != nullptr, source, ": missing tar member '", name, "'");
@@ -249,7 +256,7 @@ PyValue read_tar_checkpoint(std::string_view bytes, const std::string& source) {
             const uint64_t nbytes = storage_nbytes(s->numel, s->dtype, what);
             WSOL_CHECK(nbytes <= data.size() - pos, what, ": truncated at offset ", pos, " of the member (needs ",
                        nbytes, " bytes, ", data.size() - pos, " left)");
-            s->data = copy_to_storage(data.substr(pos, size_t(nbytes)));
+            s->data = storage_for(data.substr(pos, size_t(nbytes)), s->dtype, file);
             pos += size_t(nbytes);
             WSOL_CHECK(storages.emplace(s->key, s).second, what, " appears twice");
         }

@@ -9,15 +9,23 @@
 
 namespace wsol::pth_detail {
 
+// A checkpoint's bytes, and the host buffer holding them when storages may point into it.
+struct FileBytes {
+    std::string_view bytes;
+    std::shared_ptr<Storage> owner;  // null when the bytes belong to the caller: storages copy
+};
+
 // Each reader returns the unpickled object with every storage's bytes loaded; pth.cpp then turns
 // the PyTensors into tensors.
-PyValue read_zip_checkpoint(std::string_view bytes, const std::string& source);
-PyValue read_legacy_checkpoint(std::string_view bytes, const std::string& source);
-PyValue read_tar_checkpoint(std::string_view bytes, const std::string& source);
+PyValue read_zip_checkpoint(const FileBytes& file, const std::string& source);
+PyValue read_legacy_checkpoint(const FileBytes& file, const std::string& source);
+PyValue read_tar_checkpoint(const FileBytes& file, const std::string& source);
 
-// A CPU storage holding a copy of `bytes` (checkpoint data is not aligned in general: legacy
-// blobs are packed back to back).
-std::shared_ptr<Storage> copy_to_storage(std::string_view bytes);
+// The storage for `data` (a range of the file, or of a scratch buffer): it shares the file's
+// buffer when `data` lies inside it at an address aligned for `dtype` (torch's zip records are
+// 64-byte aligned), which saves a copy and keeps the whole file in memory while any of its
+// tensors lives; otherwise it is a copy (legacy blobs are packed back to back, unaligned).
+std::shared_ptr<Storage> storage_for(std::string_view data, DType dtype, const FileBytes& file);
 // numel * itemsize, or an error naming `what` when it overflows.
 uint64_t storage_nbytes(int64_t numel, DType dtype, const std::string& what);
 

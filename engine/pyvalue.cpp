@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 namespace wsol {
@@ -147,7 +148,11 @@ const PyValue* PyDict::find(std::string_view key) const {
 
 namespace {
 
-// Appends the hash key of `v`; tuples recurse within a small budget (real keys are str or int).
+// Real dict keys are short strings and ints. Bounding a key's size bounds the work of every
+// SETITEM, so that a pickle cannot make dict building quadratic with one huge memoized key.
+constexpr size_t kMaxKeyBytes = 4096;
+
+// Appends the hash key of `v`; tuples recurse within a small budget.
 void append_hash_key(const PyValue& v, std::string& out, int depth, int& budget) {
     WSOL_CHECK(depth <= 8 && --budget >= 0, "dict key ", v.repr(60), " is nested too deeply to be a real key");
     using Kind = PyValue::Kind;
@@ -171,6 +176,8 @@ void append_hash_key(const PyValue& v, std::string& out, int depth, int& budget)
         case Kind::Bytes:
         case Kind::BigInt: {
             const std::string& s = v.as_string();
+            WSOL_CHECK(s.size() <= kMaxKeyBytes - std::min(out.size(), kMaxKeyBytes), "dict key ", v.repr(40), " of ",
+                       s.size(), " bytes is too long (at most ", kMaxKeyBytes, ")");
             out += v.kind() == Kind::String ? 's' : (v.kind() == Kind::Bytes ? 'b' : 'L');
             if (depth > 0) out += std::to_string(s.size()) + ':';  // length-prefixed inside tuples
             out += s;

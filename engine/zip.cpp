@@ -67,6 +67,11 @@ ZipArchive::ZipArchive(std::string_view bytes, std::string source) : bytes_(byte
     size_t p = size_t(cd_offset);
     const size_t cd_end = size_t(cd_offset + cd_size);
     entries_.reserve(size_t(count));
+    struct Span {
+        uint64_t begin, end;  // local header to end of data
+        size_t entry;
+    };
+    std::vector<Span> spans;
     for (uint64_t i = 0; i < count; ++i) {
         WSOL_CHECK(cd_end - p >= kCentralSize && le(bytes, p, 4) == kCentralHeaderSig, src,
                    ": zip central directory entry ", i, " at offset ", p, " is corrupt");
@@ -116,7 +121,15 @@ ZipArchive::ZipArchive(std::string_view bytes, std::string source) : bytes_(byte
                    bytes.size(), " bytes; truncated file?)");
         e.data_offset = data;
         WSOL_CHECK(index_.emplace(e.name, entries_.size()).second, src, ": zip member '", e.name, "' appears twice");
+        spans.push_back({local, data + e.compressed_size, entries_.size()});
         entries_.push_back(std::move(e));
+    }
+    // Members must not overlap: a directory pointing many names at one blob is the classic zip
+    // bomb (and never written by torch).
+    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+    for (size_t i = 1; i < spans.size(); ++i) {
+        WSOL_CHECK(spans[i].begin >= spans[i - 1].end, src, ": zip members '", entries_[spans[i - 1].entry].name,
+                   "' and '", entries_[spans[i].entry].name, "' overlap");
     }
 }
 

@@ -195,6 +195,12 @@ TEST(Pickle, RejectsMalformedPrograms) {
     EXPECT_WSOL_ERROR(parse("\x80\x02K\x01}b."s), "BUILD on a int is not supported");
 }
 
+TEST(Pickle, RejectsHugeDictKeys) {
+    // A 5000-byte str as a dict key: real keys are short, and a bound keeps SETITEM cheap.
+    const std::string p = "\x80\x02}X\x88\x13\x00\x00"s + std::string(5000, 'k') + "K\x01s."s;
+    EXPECT_WSOL_ERROR(parse(p), "of 5000 bytes is too long");
+}
+
 TEST(Pickle, RejectsSelfReferenceAndDeepNesting) {
     // EMPTY_LIST BINPUT 0; BINGET 0; APPEND; STOP: the list contains itself.
     EXPECT_WSOL_ERROR(parse("\x80\x02]q\x00h\x00" "a."s), "contains itself");

@@ -170,6 +170,7 @@ TEST(Pth, RejectsCorruptFiles) {
     expect_bad("bad_big_endian.pth", "only little-endian checkpoints are supported");
     expect_bad("bad_crc.pth", "zip member 'bad/data/0' fails its CRC-32 check");
     expect_bad("bad_expanded.pth", "expanded tensors are not supported");
+    expect_bad("bad_overlap.pth", "zip members 'bad/data/0' and 'bad/data/1' overlap");
     expect_bad("bad_not_a_checkpoint.pth", "not a PyTorch checkpoint (starts with bytes [68 65 6c 6c]");
     EXPECT_WSOL_ERROR(read_pth(ckpt("no_such_file.pth")), "no_such_file.pth: cannot open");
 }
