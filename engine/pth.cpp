@@ -3,6 +3,7 @@
 #include "engine/pth.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,6 +154,30 @@ void flatten_into(const PyValue& v, const std::string& name, std::vector<std::pa
 
 }  // namespace
 
+namespace pth_detail {
+
+// Large buffers are mapped 2 MiB-aligned and marked for
+// transparent huge pages: filling 88 MB in 4 KiB pages costs ~22,000 page faults, which dominate
+// load time where faults are expensive (measured ~9 us each in a Firecracker VM); huge pages need
+// ~45. Small files (and systems without THP) use the ordinary allocator.
+std::shared_ptr<Storage> allocate_host_buffer(size_t nbytes) {
+    constexpr size_t kHuge = size_t(2) << 20;
+    if (nbytes < 2 * kHuge) return Storage::allocate(nbytes, kCPU);
+    const size_t length = (nbytes + kHuge - 1) / kHuge * kHuge;
+    void* raw = ::mmap(nullptr, length + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return Storage::allocate(nbytes, kCPU);
+    // Trim the mapping to a 2 MiB-aligned range of `length` bytes.
+    const uintptr_t start = (reinterpret_cast<uintptr_t>(raw) + kHuge - 1) / kHuge * kHuge;
+    const size_t head = start - reinterpret_cast<uintptr_t>(raw);
+    if (head) ::munmap(raw, head);
+    if (kHuge - head) ::munmap(reinterpret_cast<void*>(start + length), kHuge - head);
+    void* data = reinterpret_cast<void*>(start);
+    ::madvise(data, length, MADV_HUGEPAGE);  // advisory: without THP this is plain memory
+    return Storage::wrap(data, nbytes, kCPU, [length](void* p) { ::munmap(p, length); });
+}
+
+}  // namespace pth_detail
+
 const char* pth_container_name(PthContainer container) {
     switch (container) {
         case PthContainer::Zip: return "zip";
@@ -213,7 +238,7 @@ std::shared_ptr<Storage> read_file_aligned(const std::string& path) {
     }
     std::shared_ptr<Storage> buffer;
     try {
-        buffer = Storage::allocate(size_t(st.st_size), kCPU);
+        buffer = allocate_host_buffer(size_t(st.st_size));
     } catch (...) {
         ::close(fd);
         throw;

@@ -200,12 +200,33 @@ PyValue read_legacy_checkpoint(const FileBytes& file, const std::string& source)
     WSOL_CHECK(keys.is_sequence(), source, ": the storage key list is a ", keys.type_name());
 
     // The storages' bytes follow, in the order of the key list: int64 element count, then the data.
+    // They are packed back to back, so mostly misaligned: copy them into one arena (64-byte aligned
+    // slots), which needs one large allocation instead of one per storage.
+    struct Slot {
+        PyStorage* storage;
+        uint64_t offset;
+    };
+    std::vector<Slot> slots;
+    std::unordered_map<const PyStorage*, bool> listed;
+    uint64_t arena_bytes = 0, file_bytes = 0;
     for (const PyValue& k : keys.as_sequence()) {
         WSOL_CHECK(k.is(Kind::String), source, ": storage key ", k.repr(40), " is not a str");
         auto it = roots.find(k.as_string());
         WSOL_CHECK(it != roots.end(), source, ": storage '", k.as_string(), "' is listed but not used by the pickle");
-        PyStorage& s = *it->second;
-        WSOL_CHECK(!s.data, source, ": storage '", s.key, "' is listed twice");
+        WSOL_CHECK(listed.emplace(it->second.get(), true).second, source, ": storage '", k.as_string(),
+                   "' is listed twice");
+        // Each blob takes 8 + nbytes bytes of what is left of the file: check before allocating.
+        const uint64_t nbytes = storage_nbytes(it->second->numel, it->second->dtype, source);
+        WSOL_CHECK(nbytes <= bytes.size() - pos && file_bytes + 8 + nbytes <= bytes.size() - pos, source,
+                   ": the storages listed need more than the ", bytes.size() - pos, " bytes left after offset ", pos,
+                   " (truncated file?)");
+        file_bytes += 8 + nbytes;
+        slots.push_back({it->second.get(), arena_bytes});
+        arena_bytes += (nbytes + 63) / 64 * 64;
+    }
+    const std::shared_ptr<Storage> arena = allocate_host_buffer(size_t(arena_bytes));
+    for (const Slot& slot : slots) {
+        PyStorage& s = *slot.storage;
         const std::string what = source + ": storage '" + s.key + "'";
         const size_t at = pos;
         const int64_t count = read_i64(bytes, pos, what);
@@ -214,7 +235,9 @@ PyValue read_legacy_checkpoint(const FileBytes& file, const std::string& source)
         const uint64_t nbytes = storage_nbytes(count, s.dtype, what);
         WSOL_CHECK(nbytes <= bytes.size() - pos, what, ": truncated at offset ", pos, " (needs ", nbytes, " bytes, ",
                    bytes.size() - pos, " left)");
-        s.data = storage_for(bytes.substr(pos, size_t(nbytes)), s.dtype, file);
+        char* dst = static_cast<char*>(arena->data()) + slot.offset;
+        if (nbytes) std::memcpy(dst, bytes.data() + pos, size_t(nbytes));
+        s.data = Storage::wrap(dst, size_t(nbytes), kCPU, [arena](void*) {});  // each keeps the arena alive
         pos += size_t(nbytes);
     }
     return object;

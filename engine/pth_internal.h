@@ -26,6 +26,8 @@ PyValue read_tar_checkpoint(const FileBytes& file, const std::string& source);
 // 64-byte aligned), which saves a copy and keeps the whole file in memory while any of its
 // tensors lives; otherwise it is a copy (legacy blobs are packed back to back, unaligned).
 std::shared_ptr<Storage> storage_for(std::string_view data, DType dtype, const FileBytes& file);
+// A 64-byte aligned host buffer of `nbytes`; large ones use transparent huge pages (pth.cpp).
+std::shared_ptr<Storage> allocate_host_buffer(size_t nbytes);
 // numel * itemsize, or an error naming `what` when it overflows.
 uint64_t storage_nbytes(int64_t numel, DType dtype, const std::string& what);
 
