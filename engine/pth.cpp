@@ -42,7 +42,6 @@ Tensor make_tensor(const PyTensor& t, const std::string& source, uint64_t& copy_
     const uint64_t nbytes = storage_nbytes(s.numel, s.dtype, what);
     WSOL_CHECK(first_byte <= base.data->nbytes() && nbytes <= base.data->nbytes() - first_byte, what,
                ": storage range exceeds its data");
-    WSOL_CHECK(first_byte % esize == 0, what, ": storage view is not aligned to ", dtype_name(t.dtype), " elements");
     const int64_t capacity = int64_t(nbytes / esize);  // in elements of the tensor's dtype
 
     int64_t numel = 1, last = t.offset;  // last: the highest element index the tensor reaches
@@ -73,11 +72,24 @@ Tensor make_tensor(const PyTensor& t, const std::string& source, uint64_t& copy_
     WSOL_CHECK(numel <= capacity, what, ": ", numel, " elements overlap in a storage of ", capacity,
                " (expanded tensors are not supported)");
 
+    // The elements must be aligned for their type. Storages shared with the file buffer are aligned
+    // for the storage's dtype; a tensor of another dtype over raw bytes (_rebuild_tensor_v3 on an
+    // UntypedStorage) may not be, and then gets an aligned copy of its storage.
+    std::shared_ptr<Storage> memory = base.data;
+    uint64_t start = first_byte;
+    if (reinterpret_cast<uintptr_t>(memory->data()) % esize != 0 || start % esize != 0) {
+        WSOL_CHECK(nbytes <= copy_budget, what, ": aligning storages would copy more than twice the file's size");
+        copy_budget -= nbytes;
+        auto aligned = Storage::allocate(size_t(nbytes), kCPU);
+        if (nbytes) std::memcpy(aligned->data(), static_cast<const char*>(memory->data()) + start, size_t(nbytes));
+        memory = std::move(aligned);
+        start = 0;
+    }
     auto impl = std::make_shared<TensorImpl>();
-    impl->storage = base.data;
+    impl->storage = memory;
     impl->shape = t.shape;
     impl->strides = t.strides;
-    impl->offset = int64_t(first_byte / esize) + t.offset;
+    impl->offset = int64_t(start / esize) + t.offset;
     impl->dtype = t.dtype;
     Tensor view(std::move(impl));
     if (view.is_contiguous()) return view;  // shares the storage, like torch

@@ -68,6 +68,7 @@ TEST(Pth, ViewsAndDtypesZip) { expect_matches_torch("views_zip", PthContainer::Z
 TEST(Pth, ViewsAndDtypesLegacy) { expect_matches_torch("views_legacy", PthContainer::Legacy); }
 TEST(Pth, DeflatedZip) { expect_matches_torch("views_deflated", PthContainer::Zip); }
 TEST(Pth, Zip64) { expect_matches_torch("views_zip64", PthContainer::Zip); }
+TEST(Pth, RebuildTensorV3OverRawBytes) { expect_matches_torch("v3_untyped", PthContainer::Zip); }
 
 TEST(Pth, DeitKeyStructure) {
     // The tiny ViT has DeiT's key structure (checkpoints.md 5.2), under "model".
@@ -170,6 +171,7 @@ TEST(Pth, RejectsCorruptFiles) {
     expect_bad("bad_big_endian.pth", "only little-endian checkpoints are supported");
     expect_bad("bad_crc.pth", "zip member 'bad/data/0' fails its CRC-32 check");
     expect_bad("bad_expanded.pth", "expanded tensors are not supported");
+    expect_bad("bad_uint16.pth", "tensor of dtype torch.uint16, which wsol does not support");
     expect_bad("bad_overlap.pth", "zip members 'bad/data/0' and 'bad/data/1' overlap");
     expect_bad("bad_not_a_checkpoint.pth", "not a PyTorch checkpoint (starts with bytes [68 65 6c 6c]");
     EXPECT_WSOL_ERROR(read_pth(ckpt("no_such_file.pth")), "no_such_file.pth: cannot open");

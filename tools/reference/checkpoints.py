@@ -21,6 +21,7 @@ Into tests/fixtures/checkpoints/:
                         an nn.Parameter (same object, both containers)
   views_deflated.pth    views_zip.pth with deflated records (other zip tools)
   views_zip64.pth       views_zip.pth with ZIP64 central directory fields and end records
+  v3_untyped.pth        _rebuild_tensor_v3: a float32 tensor over an UntypedStorage, misaligned
   expected.safetensors  for each good file "<stem>/<state dict key>": what torch.load returned; the
                         metadata maps each stem to its state dict keys in file order
   bad_*.pth             malicious and corrupt variants (see BAD below for the error each must give)
@@ -141,6 +142,14 @@ def single_tensor_pickle(numel_in_pid, key="0", storage_global=b"ctorch\nFloatSt
             bytes([numel_in_pid]) + b"tq\x07QK\x00K\x02K\x03\x86K\x03K\x01\x86\x89ccollections\nOrderedDict\n)Rtq\x08Rq\x09s.")
 
 
+def v3_pickle():
+    """data.pkl of {'w': _rebuild_tensor_v3(UntypedStorage of 16 bytes, offset 1, (3,), (1,), dtype=float32)}:
+    a float tensor over raw bytes, the form torch uses for dtypes without a typed storage class."""
+    return (b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01ctorch._utils\n_rebuild_tensor_v3\nq\x02((X\x07\x00\x00\x00storage"
+            b"q\x03ctorch.storage\nUntypedStorage\nq\x04X\x01\x00\x00\x000q\x05X\x03\x00\x00\x00cpuq\x06K\x10tq\x07Q"
+            b"K\x01K\x03\x85K\x01\x85\x89ccollections\nOrderedDict\n)Rctorch\nfloat32\ntq\x08Rq\x09s.")
+
+
 def evil_pickle(module, name):
     return (b"\x80\x02}q\x00X\x01\x00\x00\x00xq\x01c" + module + b"\n" + name + b"\n" +
             b"X\x0a\x00\x00\x00echo pwnedq\x02\x85Rq\x03s.")
@@ -197,6 +206,7 @@ def write_bad_files(good_zip, good_legacy, good_tar):
     struct.pack_into("<HHI", raw, end + 8, count + 1, count + 1, cd_size + len(duplicate))
     with open(path("bad_overlap.pth"), "wb") as f:
         f.write(bytes(raw))
+    torch.save({"w": torch.zeros(3, dtype=torch.uint16)}, path("bad_uint16.pth"))
     with open(path("bad_not_a_checkpoint.pth"), "wb") as f:
         f.write(b"hello, world\n")
     return bad
@@ -242,12 +252,15 @@ def main():
     torch.save(views_object(), path("views_zip.pth"))
     torch.save(views_object(), path("views_legacy.pth"), _use_new_zipfile_serialization=False)
     rezip_deflated(path("views_zip.pth"), path("views_deflated.pth"))
+    # A zip written by Python's zipfile: records not aligned, so the float view over raw bytes is not either.
+    zip_with(path("v3_untyped.pth"), [("v3/data.pkl", v3_pickle()), ("v3/version", b"3\n"),
+                                       ("v3/data/0", struct.pack("<4f", 1.5, -2.0, 3.25, 8.0))])
     rezip_zip64(path("views_zip.pth"), path("views_zip64.pth"))
 
     # The oracle: what torch.load reads from each file.
     order = {}
     for stem in ("vit_zip", "sat_legacy", "vit_tar", "resnet_tar_py2", "views_zip", "views_legacy", "views_deflated",
-                 "views_zip64"):
+                 "views_zip64", "v3_untyped"):
         obj = torch.load(path(stem + ".pth"), map_location="cpu", weights_only=False)
         sd = unwrap(obj)
         record(stem, sd)
