@@ -29,6 +29,7 @@ Into tests/fuzz/corpus/<target>/: a few tiny valid inputs per fuzzer.
 """
 import argparse
 import collections
+import io
 import os
 import pickle
 import struct
@@ -101,7 +102,9 @@ def rezip_deflated(src, dst):
     """The same records, deflated (torch never compresses; other tools may)."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
-            zout.writestr(info.filename, zin.read(info.filename))
+            out = zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0))
+            out.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(out, zin.read(info.filename))
 
 
 def rezip_zip64(src, dst):
@@ -131,7 +134,7 @@ def rezip_zip64(src, dst):
 def zip_with(file_name, records):
     with zipfile.ZipFile(file_name, "w", compression=zipfile.ZIP_STORED) as z:
         for name, data in records:
-            z.writestr(name, data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), data)  # fixed time: same bytes each run
 
 
 def single_tensor_pickle(numel_in_pid, key="0", storage_global=b"ctorch\nFloatStorage\n"):
@@ -327,10 +330,27 @@ def write_corpora():
     plan, obj = tar_state_dict(collections.OrderedDict([("w", torch.randn(6)), ("v", torch.randn(2))]), 1 << 41,
                                view_of=("v", "w"))
     write_tar_py3(os.path.join(pth, "tar_py3.pth"), plan, obj)
+    for name in ("tar_py2.pth", "tar_py3.pth"):
+        # Drop the end-of-archive zero blocks and record padding (the last member, storages, ends
+        # with a pickle's STOP): smaller seeds, and the reader accepts an archive without them.
+        seed = os.path.join(pth, name)
+        data = open(seed, "rb").read().rstrip(b"\0")
+        with open(seed, "wb") as f:
+            f.write(data)
     pk = os.path.join(CORPUS, "fuzz_pickle")
     with zipfile.ZipFile(os.path.join(pth, "zip.pth")) as z:
-        with open(os.path.join(pk, "data.pkl"), "wb") as f:
-            f.write(z.read("zip/data.pkl"))
+        data_pkl = z.read("zip/data.pkl")
+    with open(os.path.join(pk, "data.pkl"), "wb") as f:
+        f.write(data_pkl)
+    # fuzz_pth wraps inputs starting with "WZ" (a pickle -> a valid zip) and "WL" (the rest of a legacy
+    # stream after its magic number, protocol version and sys_info pickles).
+    with open(os.path.join(pth, "wrapped_zip.bin"), "wb") as f:
+        f.write(b"WZ" + data_pkl)
+    legacy = io.BytesIO(open(os.path.join(pth, "legacy.pth"), "rb").read())
+    for _ in range(3):
+        pickle.load(legacy)
+    with open(os.path.join(pth, "wrapped_legacy.bin"), "wb") as f:
+        f.write(b"WL" + legacy.read())
     for name in ("values_p2.pkl", "values_p4.pkl", "numpy_scalars.pkl"):
         with open(os.path.join(OUT, "pickles", name), "rb") as src, open(os.path.join(pk, name), "wb") as dst:
             dst.write(src.read())
