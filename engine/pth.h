@@ -38,8 +38,12 @@ struct PthFile {
     std::string source;  // the path, for messages
 };
 
+// Reads the whole file into one host buffer. Tensors of a zip checkpoint point into that buffer
+// (torch aligns every record to 64 bytes), so it stays alive while any of them does; the legacy
+// stream's storages are copied into one arena; tar storages are shared when aligned, else copied.
 PthFile read_pth(const std::string& path);
-// The same for bytes already in memory (`source` names them in errors); used by the fuzzers.
+// The same for bytes already in memory (`source` names them in errors; storages are copied out,
+// the caller keeps its bytes). Used by the fuzzers.
 PthFile parse_pth(std::string_view bytes, const std::string& source);
 // read_pth(path).object
 PyValue load_pth(const std::string& path);

@@ -24,7 +24,8 @@ PyValue read_tar_checkpoint(const FileBytes& file, const std::string& source);
 // The storage for `data` (a range of the file, or of a scratch buffer): it shares the file's
 // buffer when `data` lies inside it at an address aligned for `dtype` (torch's zip records are
 // 64-byte aligned), which saves a copy and keeps the whole file in memory while any of its
-// tensors lives; otherwise it is a copy (legacy blobs are packed back to back, unaligned).
+// tensors lives; otherwise it is a copy. (The legacy reader copies into one arena instead: its
+// blobs are packed back to back, mostly unaligned.)
 std::shared_ptr<Storage> storage_for(std::string_view data, DType dtype, const FileBytes& file);
 // A 64-byte aligned host buffer of `nbytes`; large ones use transparent huge pages (pth.cpp).
 std::shared_ptr<Storage> allocate_host_buffer(size_t nbytes);
