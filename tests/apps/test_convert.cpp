@@ -1,0 +1,136 @@
+// wsol-convert as a user runs it: the built binary on the checkpoint fixtures, checking its output,
+// exit status (0 ok, 2 usage, 1 failure with one line on stderr) and the files it writes.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+
+#include "engine/file_util.h"
+#include "engine/pth.h"
+#include "support/testing.h"
+
+namespace wsol {
+namespace {
+
+using testing::fixture_path;
+
+struct CommandResult {
+    int status = -1;
+    std::string out;  // stdout and stderr together
+};
+
+CommandResult run(const std::string& args) {
+    const std::string command = std::string(WSOL_BIN_DIR) + "/wsol-convert " + args + " 2>&1";
+    CommandResult r;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return r;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+    const int raw = pclose(pipe);
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    return r;
+}
+
+// The output line that starts with `prefix` ("" when none), with runs of spaces collapsed to one.
+std::string line_starting(const std::string& out, const std::string& prefix) {
+    size_t at = out.rfind("\n" + prefix);
+    if (at == std::string::npos) return "";
+    const std::string line = out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+    std::string collapsed;
+    for (char c : line) {
+        if (c != ' ' || collapsed.empty() || collapsed.back() != ' ') collapsed += c;
+    }
+    return collapsed;
+}
+
+std::string ckpt(const std::string& name) { return fixture_path("checkpoints/" + name); }
+
+std::string temp_path(const std::string& name) {
+    return std::string(::testing::TempDir()) + "wsol_convert_" + std::to_string(::getpid()) + "_" + name;
+}
+
+TEST(WsolConvert, ListsEveryContainer) {
+    CommandResult r = run("--list " + ckpt("vit_zip.pth"));
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("PyTorch zip"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("model.cls_token"), std::string::npos);
+    EXPECT_EQ(line_starting(r.out, "model.blocks.1.attn.qkv.weight"), "model.blocks.1.attn.qkv.weight float32 (24,8)");
+    EXPECT_NE(r.out.find("32 tensors"), std::string::npos);
+
+    r = run("--list " + ckpt("sat_legacy.pth"));
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("legacy stream"), std::string::npos);
+    EXPECT_NE(r.out.find("model.module.head.bias"), std::string::npos);
+    EXPECT_NE(r.out.find("\nbest_thr: 0.4\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\nepoch: 30\n"), std::string::npos);
+
+    r = run("--list " + ckpt("resnet_tar_py2.pth"));
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("PyTorch tar"), std::string::npos);
+    EXPECT_NE(r.out.find("conv1.weight"), std::string::npos);
+
+    r = run("--list " + ckpt("views_zip.pth"));
+    EXPECT_EQ(line_starting(r.out, "state_dict.num_batches_tracked"), "state_dict.num_batches_tracked int64 ()");
+    EXPECT_EQ(line_starting(r.out, "state_dict.half"), "state_dict.half float16 (2,3)");
+    EXPECT_NE(r.out.find("state_dict.bf16"), std::string::npos);
+
+    r = run("--list " + ckpt("expected.safetensors"));
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("container: safetensors"), std::string::npos);
+}
+
+TEST(WsolConvert, WritesTheStateDictAsSafetensors) {
+    const std::string out = temp_path("sat.safetensors");
+    CommandResult r = run(ckpt("sat_legacy.pth") + " " + out + " --raw --strip-prefix module.");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const TensorFile written = load_safetensors(out);
+    const NamedTensors sd = load_pth_state_dict(ckpt("sat_legacy.pth"));
+    ASSERT_EQ(written.tensors.size(), sd.size());
+    for (const auto& [name, tensor] : sd) {
+        ASSERT_EQ(name.rfind("module.", 0), 0u);
+        const Tensor& w = written.at(name.substr(7));
+        EXPECT_TRUE(testing::all_close(w, tensor, 0.0, 1e-30)) << name;
+    }
+    EXPECT_EQ(written.metadata.at("format"), "pt");
+    std::remove(out.c_str());
+
+    // Without --strip-prefix the keys stay as they are; strided views come out packed.
+    const std::string out2 = temp_path("views.safetensors");
+    r = run(ckpt("views_legacy.pth") + " " + out2 + " --raw");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const TensorFile views = load_safetensors(out2);
+    const TensorFile expected = load_safetensors(ckpt("expected.safetensors"));
+    EXPECT_TRUE(testing::all_close(views.at("window"), expected.at("views_legacy/window"), 0.0, 1e-30));
+    EXPECT_TRUE(testing::all_close(views.at("weight_t"), expected.at("views_legacy/weight_t"), 0.0, 1e-30));
+    std::remove(out2.c_str());
+}
+
+TEST(WsolConvert, UsageErrorsExitWith2) {
+    EXPECT_EQ(run("").status, 2);
+    EXPECT_EQ(run("--bogus").status, 2);
+    EXPECT_EQ(run("a.pth out.safetensors").status, 2);  // no key map chosen
+    EXPECT_EQ(run("--list a.pth b.pth").status, 2);
+    EXPECT_EQ(run("--help").status, 0);
+}
+
+TEST(WsolConvert, FailuresExitWith1AndOneLine) {
+    const std::string out = temp_path("never.safetensors");
+    CommandResult r = run(ckpt("bad_os_system.pth") + " " + out + " --raw");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.out.find("bad_os_system.pth"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("'os.system' is not allowed"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "more than one line: " << r.out;
+    EXPECT_FALSE(file_exists(out));
+
+    r = run("--list " + ckpt("bad_truncated_zip.pth"));
+    EXPECT_EQ(r.status, 1);
+    // A checkpoint without a state dict, and an output folder that does not exist.
+    EXPECT_EQ(run(ckpt("views_zip.pth") + " /nonexistent/dir/x.safetensors --raw").status, 1);
+    EXPECT_EQ(run("--list /nonexistent.pth").status, 1);
+}
+
+}  // namespace
+}  // namespace wsol
