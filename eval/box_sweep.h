@@ -11,8 +11,11 @@
 //   border (OpenCV pads the image with background). An outer contour's bounding rect is its
 //   component's; a hole contour is traced on the foreground pixels around the hole, so its rect
 //   is the hole's bounding box grown by one pixel. Foreground components: add pixels by falling
-//   level (8-connectivity). Holes: add background pixels by *rising* level (4-connectivity) with
-//   a virtual outside node joined to the border.
+//   level (8-connectivity). Holes: a background pixel p is in a hole at level t exactly when
+//   q(p) <= t < e(p), with e the flooded map below, and all pixels of one hole share e; so holes
+//   are 4-components of the "fillable" pixels {e > q} added by rising q, each alive while t < e.
+//   Maps without fillable pixels have neither holes nor nested components: their foreground
+//   components are those of the filled map, and the foreground pass is skipped.
 //
 // * MaxBoxAcc (largest contour by cv::contourArea, first in OpenCV's order on ties). The
 //   winner is always a top-level outer contour: a hole or a nested contour lies inside its
@@ -54,34 +57,47 @@ public:
     std::vector<LevelResult> sweep(const QuantizedMap& map, std::span<const Box> gt, std::span<const int> levels);
 
 private:
+    // Per-component statistics, valid at roots. Small on purpose: the sweep is bound by memory
+    // access, not arithmetic. The component size lives in parent_ (see find).
     struct Node {
-        int32_t x0, y0, x1, y1;  // bounding box of the component (image coordinates)
-        int32_t size;            // for union by size
-        int32_t area2;           // twice the outer contour's polygon area (pass C)
-        int32_t first;           // smallest padded index = first pixel in raster order (pass C)
-        uint8_t dirty;           // the box changed since the IoU was cached
-        uint8_t outside;         // joined to the image border (pass B)
-        double iou;              // cached best IoU of the component's box
+        int16_t x0, y0, x1, y1;  // bounding box of the component (image coordinates)
+        int32_t area2;           // twice the outer contour's polygon area (largest pass)
+        int32_t first;           // smallest padded index = first pixel in raster order (largest pass)
+    };
+    struct Pixel {
+        int32_t p;     // padded index
+        int16_t x, y;  // image coordinates (kept to avoid a division per pixel)
     };
 
     void reset(const QuantizedMap& map);
     int32_t find(int32_t p);
-    int32_t unite(int32_t a, int32_t b);
-    int32_t add_pixel(int32_t p);
-    void foreground_pass(const QuantizedMap& map, std::span<const Box> gt);
-    void hole_pass(const QuantizedMap& map, std::span<const Box> gt);
-    void largest_pass(const QuantizedMap& map, std::span<const Box> gt);
-    void flood(const QuantizedMap& map);
-    void order_by_level(const uint8_t* level_of_padded, bool descending);
+    int32_t link(int32_t a, int32_t b);  // merges two roots, returns the new root
+    void new_component(const Pixel& px);
+    void attach(const Pixel& px, int32_t root);
+    // Add a pixel and join it with its already added 8- or 4-neighbours; return its root.
+    int32_t add_join8(const Pixel& px);
+    int32_t add_join4(const Pixel& px);
+    // Max over the live roots accepted by `alive` of the IoU of box_of(node) (cached per root);
+    // drops dead and merged roots from live_.
+    template <class Alive, class BoxOf>
+    double best_live_iou(std::span<const Box> gt, Alive&& alive, BoxOf&& box_of);
+    size_t flood();  // e_ from q_; returns the number of pixels with e > q
+    void order_pixels(const std::vector<uint8_t>& key, bool descending, bool fillable_only);
+    void largest_pass(std::span<const Box> gt, bool also_all_contours);
+    void foreground_pass(std::span<const Box> gt);
+    void hole_pass(std::span<const Box> gt);
 
-    int width_ = 0, height_ = 0, pw_ = 0;  // image size and padded row length (width + 2)
+    int width_ = 0, height_ = 0, pw_ = 0, max_level_ = 0;  // image size, padded row length (width + 2)
+    int32_t offsets8_[8] = {};             // padded index offsets of the 8 neighbours (UL, U, UR, L, R, DL, D, DR)
     std::vector<uint8_t> needed_;          // needed_[t]: level t was requested
-    std::vector<int32_t> parent_;
+    std::vector<uint8_t> q_, e_;           // quantised levels and the flooded map, on the padded grid
+    std::vector<int32_t> parent_;          // parent pixel, or -(component size) at a root
     std::vector<Node> nodes_;
+    std::vector<uint8_t> dirty_;           // a root's box changed since its IoU was cached
+    std::vector<double> iou_;              // cached best IoU of a root's box
     std::vector<uint8_t> added_;
-    std::vector<uint8_t> padded_levels_;  // q, or the flooded map e, on the padded grid
-    std::vector<int32_t> order_;          // padded indices of the image pixels in level order
-    std::vector<int32_t> live_;           // candidate roots, compacted lazily
+    std::vector<Pixel> order_;             // the pixels of a pass in level order
+    std::vector<int32_t> live_;            // candidate roots, compacted lazily
     std::vector<std::vector<int32_t>> buckets_;
     // Per level t in [0, 255]: the answers.
     std::vector<double> fg_iou_, hole_iou_, largest_iou_;
