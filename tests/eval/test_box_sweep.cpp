@@ -82,6 +82,35 @@ TEST(BoxSweep, HandWorkedRingWithHole) {
     EXPECT_EQ(compare_all_levels(map, gt, "ring"), 0);
 }
 
+TEST(BoxSweep, HandWorkedHoleAndNestedComponent) {
+    // 10x10: a thick square ring on rows/cols 1..8 around a 4x4 hole (rows/cols 3..6) holding an
+    // island pixel at (4,4). Worked by hand, at level 0:
+    //   outer contour of the ring: bbox (1,1)-(8,8) -> box [1,1,9,9];
+    //   hole contour: hole bbox (3,3)-(6,6) grown by one -> rect (2,2)-(7,7) -> box [2,2,8,8];
+    //   island: (4,4) -> box [4,4,5,5].
+    // Largest contour: the ring's (area 49 of the filled 8x8 square) -> [1,1,9,9].
+    std::vector<uint8_t> v(100, 0);
+    for (int y = 1; y <= 8; ++y)
+        for (int x = 1; x <= 8; ++x)
+            if (y < 3 || y > 6 || x < 3 || x > 6) v[size_t(y * 10 + x)] = 255;
+    v[4 * 10 + 4] = 255;
+    const QuantizedMap map = make_map(10, 10, v);
+    BoxSweeper sweeper;
+    const int levels[] = {0};
+    // GT on the island: V2 finds it exactly (IoU 1); V1 only has the ring box: 4 / 81.
+    const std::vector<Box> island = {Box{4, 4, 5, 5}};
+    LevelResult r = sweeper.sweep(map, island, levels)[0];
+    EXPECT_EQ(r.largest, (Box{1, 1, 9, 9}));
+    EXPECT_EQ(r.largest_iou, 4.0 / 81.0);
+    EXPECT_EQ(r.all_iou, 1.0);
+    // GT on the hole's contour box: IoU 1 through the hole contour alone.
+    const std::vector<Box> hole = {Box{2, 2, 8, 8}};
+    EXPECT_EQ(sweeper.sweep(map, hole, levels)[0].all_iou, 1.0);
+    EXPECT_EQ(contour_boxes(map, 0, ContourSelection::All).size(), 3u);
+    EXPECT_EQ(compare_all_levels(map, island, "ring with island"), 0);
+    EXPECT_EQ(compare_all_levels(map, hole, "ring with island"), 0);
+}
+
 TEST(BoxSweep, HandWorkedTieGoesToTheLaterComponent) {
     // Two single pixels (area 0 each) at (1,1) and (4,3): OpenCV lists the later-discovered one
     // first, and max() keeps the first maximum, so the box is the second pixel's: [4,3,5,4].
