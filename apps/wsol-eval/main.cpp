@@ -1,0 +1,136 @@
+// wsol-eval: localization evaluation from the command line. A thin front end over eval/:
+//
+//   wsol-eval scoremaps --metadata <dir> --scoremaps <dir> [--cam-curve-interval 0.001]
+//                       [--json <file>] [--csv <file>] [--masks <dir>]
+//                       [--images <dir> --overlays <dir> [--overlay-limit N]]
+//                       [--keep-extension] [--skip-bad] [--threads N] [--progress]
+//
+// The interface is fixed (scripts depend on it) and documented in docs/eval.md. Exit status: 0 on
+// success, 2 for usage errors, 1 for failures (one line on stderr naming the file and problem).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "engine/error.h"
+#include "engine/file_util.h"
+#include "eval/overlay.h"
+#include "eval/report.h"
+#include "progress.h"
+
+namespace {
+
+struct ScoreMapArgs {
+    wsol::eval::ScoreMapEvalOptions options;
+    std::string json_path, csv_path, images_root, overlay_dir;
+    size_t overlay_limit = 0;
+    bool progress = false;
+};
+
+// "val/n01/x.JPEG" at index 7 -> "000007_val_n01_x.png": unique, flat and safe as a file name.
+std::string overlay_name(size_t index, const std::string& image_id) {
+    std::string stem = wsol::eval::strip_extension(image_id);
+    for (char& c : stem) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
+    }
+    char prefix[16];
+    std::snprintf(prefix, sizeof prefix, "%06zu_", index);
+    return prefix + stem + ".png";
+}
+
+int run_scoremaps(const ScoreMapArgs& args) {
+    namespace ev = wsol::eval;
+    wsol::apps::ProgressBar bar("evaluating", args.progress || wsol::apps::ProgressBar::stderr_is_terminal());
+    ev::ScoreMapEvalOptions options = args.options;
+    options.progress = [&bar](int64_t done, int64_t total) { bar.update(done, total); };
+    const ev::ScoreMapEvalResult result = ev::evaluate_score_maps(options);
+    bar.finish();
+    std::cout << ev::score_map_report_table(result) << std::flush;
+    if (!args.json_path.empty()) {
+        wsol::write_file_atomic(args.json_path, ev::score_map_report_json(result, options).dump(2) + "\n");
+    }
+    if (!args.csv_path.empty() || !args.overlay_dir.empty()) {
+        WSOL_CHECK(result.boxes.has_value(), "--csv and --overlays need box metadata (localization.txt with boxes)");
+        const size_t limit = args.csv_path.empty() ? args.overlay_limit : 0;
+        const std::vector<ev::ImageDetail> details = ev::box_details(options, result, limit);
+        if (!args.csv_path.empty()) wsol::write_file_atomic(args.csv_path, ev::box_details_csv(details));
+        if (!args.overlay_dir.empty()) {
+            std::filesystem::create_directories(args.overlay_dir);
+            const size_t count = args.overlay_limit > 0 ? std::min(args.overlay_limit, details.size()) : details.size();
+            std::vector<ev::ImageDetail> shown(details.begin(), details.begin() + std::ptrdiff_t(count));
+            std::vector<std::string> names;
+            wsol::apps::ProgressBar overlay_bar("overlays", args.progress || wsol::apps::ProgressBar::stderr_is_terminal());
+            for (size_t k = 0; k < shown.size(); ++k) {
+                const ev::ImageDetail& d = shown[k];
+                names.push_back(overlay_name(d.index, d.image_id));
+                const ev::ScoreMap map = ev::load_score_map(ev::score_map_path(options, d.image_id));
+                ev::write_overlay_png(args.overlay_dir + "/" + names.back(), args.images_root + "/" + d.image_id, map, d);
+                overlay_bar.update(int64_t(k + 1), int64_t(shown.size()));
+            }
+            overlay_bar.finish();
+            ev::write_overlay_index(args.overlay_dir, shown, names, "wsol-eval: " + options.scoremap_dir);
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"wsol-eval: weakly supervised object localization metrics (MaxBoxAcc, MaxBoxAccV2, PxAP)"};
+    app.require_subcommand(1);
+    ScoreMapArgs sm;
+    CLI::App* scoremaps = app.add_subcommand("scoremaps", "Evaluate saved score maps (.npy) against wsolevaluation "
+                                                          "metadata");
+    scoremaps->add_option("--metadata", sm.options.metadata_dir,
+                          "Folder with image_ids.txt, class_labels.txt, image_sizes.txt, localization.txt")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    scoremaps->add_option("--scoremaps", sm.options.scoremap_dir,
+                          "Folder of score maps: <image_id without extension>.npy, float32/float64 HxW in [0, 1]")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    scoremaps->add_option("--cam-curve-interval", sm.options.cam_curve_interval,
+                          "CAM threshold step: thresholds are numpy.arange(0, 1, step)")
+        ->capture_default_str()
+        ->check(CLI::Range(1e-6, 0.5));
+    scoremaps->add_option("--json", sm.json_path, "Write the metrics, curves and settings as JSON");
+    scoremaps->add_option("--csv", sm.csv_path, "Write per-image boxes, IoUs and correctness as CSV");
+    scoremaps->add_option("--masks", sm.options.mask_root,
+                          "Folder the mask paths of localization.txt are relative to (PxAP; OpenImages: "
+                          "<dataset>/OpenImages)")
+        ->check(CLI::ExistingDirectory);
+    CLI::Option* images = scoremaps->add_option("--images", sm.images_root,
+                                                "Dataset image root (image ids are relative to it), for --overlays")
+                              ->check(CLI::ExistingDirectory);
+    scoremaps->add_option("--overlays", sm.overlay_dir, "Write overlay PNGs and an index.html into this folder")
+        ->needs(images);
+    scoremaps->add_option("--overlay-limit", sm.overlay_limit, "Overlay only the first N images (0: all)")
+        ->capture_default_str();
+    scoremaps->add_flag("--keep-extension", sm.options.keep_extension,
+                        "Score maps are named <image_id>.npy (as wsolevaluation's inference.py writes them)");
+    scoremaps->add_flag("--skip-bad", sm.options.skip_bad,
+                        "Skip (and count) images whose score map or mask is missing or invalid instead of failing");
+    scoremaps->add_option("--threads", sm.options.threads, "Worker threads (0: OpenMP default)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    scoremaps->add_flag("--progress", sm.progress, "Show the progress bar even when stderr is not a terminal");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;
+    }
+    try {
+        if (*scoremaps) return run_scoremaps(sm);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "wsol-eval: %s\n", e.what());
+        return 1;
+    }
+    return 2;
+}
