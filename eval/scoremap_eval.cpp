@@ -126,48 +126,51 @@ ScoreMapEvalResult evaluate_score_maps(const ScoreMapEvalOptions& options) {
     return result;
 }
 
+ImageDetail image_detail(const ScoreMap& map, std::vector<Box> gt_boxes, const BoxAccResult& boxes) {
+    size_t largest_curve = 0;
+    for (size_t d = 0; d < boxes.largest.size(); ++d) {
+        if (boxes.largest[d].iou_threshold == 50) largest_curve = d;
+    }
+    const QuantizedMap q = quantize_score_map(map);
+    ImageDetail d;
+    d.height = map.height;
+    d.width = map.width;
+    d.gt_boxes = std::move(gt_boxes);
+    auto at = [&](const BoxAccCurve& curve, ContourSelection selection) {
+        BoxAtThreshold b;
+        b.iou_threshold = curve.iou_threshold;
+        b.cam_threshold = boxes.cam_thresholds[curve.best_index];
+        b.iou = -1.0;
+        for (const Box& box : contour_boxes(q, threshold_level(b.cam_threshold, q.max_level), selection)) {
+            const double iou = best_iou(box, d.gt_boxes);
+            if (iou > b.iou) {
+                b.iou = iou;
+                b.box = box;
+            }
+        }
+        b.correct = b.iou >= double(curve.iou_threshold) / 100.0;
+        return b;
+    };
+    d.largest = at(boxes.largest[largest_curve], ContourSelection::Largest);
+    for (const BoxAccCurve& curve : boxes.all) d.all.push_back(at(curve, ContourSelection::All));
+    return d;
+}
+
 std::vector<ImageDetail> box_details(const ScoreMapEvalOptions& options, const ScoreMapEvalResult& result,
                                      size_t limit) {
     WSOL_CHECK(result.boxes.has_value(), "box_details: the evaluation has no box results");
-    const BoxAccResult& boxes = *result.boxes;
     const WsolMetadata& meta = result.metadata;
     std::vector<size_t> images;
     for (size_t i = 0; i < meta.size() && (limit == 0 || images.size() < limit); ++i) {
         if (result.evaluated[i]) images.push_back(i);
     }
-    size_t largest_curve = 0;
-    for (size_t d = 0; d < boxes.largest.size(); ++d) {
-        if (boxes.largest[d].iou_threshold == 50) largest_curve = d;
-    }
     std::vector<ImageDetail> details(images.size());
     for_each_image(images.size(), thread_count(options.threads), false, {}, [&](size_t k, int) {
         const size_t i = images[k];
-        const std::string path = score_map_path(options, meta.image_ids[i]);
-        const ScoreMap map = load_score_map(path);
-        const QuantizedMap q = quantize_score_map(map);
-        ImageDetail& d = details[k];
-        d.index = i;
-        d.image_id = meta.image_ids[i];
-        d.height = map.height;
-        d.width = map.width;
-        d.gt_boxes = gt_on_map(meta, i, map.height, map.width);
-        auto at = [&](const BoxAccCurve& curve, ContourSelection selection) {
-            BoxAtThreshold b;
-            b.iou_threshold = curve.iou_threshold;
-            b.cam_threshold = boxes.cam_thresholds[curve.best_index];
-            b.iou = -1.0;
-            for (const Box& box : contour_boxes(q, threshold_level(b.cam_threshold, q.max_level), selection)) {
-                const double iou = best_iou(box, d.gt_boxes);
-                if (iou > b.iou) {
-                    b.iou = iou;
-                    b.box = box;
-                }
-            }
-            b.correct = b.iou >= double(curve.iou_threshold) / 100.0;
-            return b;
-        };
-        d.largest = at(boxes.largest[largest_curve], ContourSelection::Largest);
-        for (const BoxAccCurve& curve : boxes.all) d.all.push_back(at(curve, ContourSelection::All));
+        const ScoreMap map = load_score_map(score_map_path(options, meta.image_ids[i]));
+        details[k] = image_detail(map, gt_on_map(meta, i, map.height, map.width), *result.boxes);
+        details[k].index = i;
+        details[k].image_id = meta.image_ids[i];
     });
     return details;
 }

@@ -78,6 +78,9 @@ struct ImageDetail {
     std::vector<BoxAtThreshold> all;  // MaxBoxAccV2: one per delta, at that delta's best threshold
 };
 
+// The boxes of one (normalised) map at the thresholds `boxes` selected: the largest contour's at
+// delta 50's best threshold, and the best-matching all-contour box per delta.
+ImageDetail image_detail(const ScoreMap& map, std::vector<Box> gt_boxes, const BoxAccResult& boxes);
 // A second pass over the evaluated images, extracting boxes at the chosen thresholds with the
 // OpenCV reference path (eval/contours.h). Box metadata only. `limit` > 0 stops after that many.
 std::vector<ImageDetail> box_details(const ScoreMapEvalOptions& options, const ScoreMapEvalResult& result,

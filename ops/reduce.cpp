@@ -63,6 +63,7 @@ Tensor expand_back(const Tensor& grad, const Shape& keep_shape, const Shape& inp
 }  // namespace
 
 Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdim) {
+    if (x.dtype() == kBool) return sum(to(x, kInt64), axes_in, keepdim);  // counts, as PyTorch
     const Axes axes = normalize_axes(axes_in, x.dim(), "sum");
     Tensor kept = run_reduce(cpu::ReduceOp::Sum, "sum", x, axes);
     Tensor y = keepdim ? kept : reshape(kept, reduced_shape(x.shape(), axes, false));

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/generator.h"
 #include "engine/safetensors.h"
 #include "nn/module.h"
 

@@ -5,6 +5,7 @@ namespace wsol::train {
 const std::vector<MethodEntry>& method_registry() {
     static const std::vector<MethodEntry> table = {
         {"sat", make_sat},
+        {"vit", make_vit},
     };
     return table;
 }

@@ -18,6 +18,7 @@ struct MethodEntry {
 const std::vector<MethodEntry>& method_registry();
 
 std::unique_ptr<Method> make_sat(const nlohmann::json& description, uint64_t seed);
+std::unique_ptr<Method> make_vit(const nlohmann::json& description, uint64_t seed);
 
 // Reads the ViT part of a description: "architecture" (a DeiT name, or "custom" with embed_dim,
 // depth, num_heads, patch_size), "image_size", "drop_path". Unknown keys are left to the caller.

@@ -2,36 +2,54 @@
 // plain safetensors.
 //
 //   wsol-convert --list FILE                      keys, dtypes, shapes and other entries of FILE
+//   wsol-convert FILE OUT.safetensors --method sat [--arch deit_small_patch16_224]
+//                                                 a wsol checkpoint: keys mapped to the model (the
+//                                                 {"model": ...} wrapper and "module." removed), loaded
+//                                                 strictly, metadata recording method, architecture,
+//                                                 classes and preprocessing
+//   wsol-convert OURS.safetensors OUT.safetensors --export-timm
+//                                                 our checkpoint back to a plain state dict that
+//                                                 timm's load_state_dict accepts
 //   wsol-convert FILE OUT.safetensors --raw       the state dict, keys unchanged
 //        [--strip-prefix module.]                 ... without a key prefix (DataParallel's)
 //
 // FILE is a .pth/.pt/.bin/.pth.tar in any container torch.save has written (zip, legacy stream,
 // tar) or a safetensors file; the kind is read from the content. The output is written atomically.
 // Exit status: 0 done, 2 usage error, 1 failure (one line on stderr naming the file and problem).
-// The model key maps (DeiT/SAT/ResNet-50 to wsol's models) will join --raw once the models exist.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "checkpoint_file.h"
+#include "nn/checkpoint.h"
+#include "train/inference.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"List PyTorch/safetensors checkpoints and convert them to safetensors", "wsol-convert"};
     std::string list_path, input, output, strip_prefix;
-    bool raw = false;
+    bool raw = false, export_timm = false;
+    wsol::train::LoadOptions load;
     app.add_option("--list", list_path, "print the container, every tensor's name, dtype and shape, and the other "
                                         "entries of FILE")->option_text("FILE");
     app.add_option("input", input, "checkpoint to convert (.pth in any container, or .safetensors)");
     app.add_option("output", output, "safetensors file to write");
     app.add_flag("--raw", raw, "keep the state dict's keys as they are (no model key map)");
     app.add_option("--strip-prefix", strip_prefix, "remove this prefix from keys that have it, e.g. 'module.'");
+    app.add_option("--method", load.method, "convert to a wsol checkpoint of this method (sat, vit)");
+    app.add_option("--arch", load.architecture, "backbone of the source (default: from its embedding width)");
+    app.add_option("--image-size", load.image_size, "input size the model was trained at")->capture_default_str();
+    app.add_flag("--export-timm", export_timm, "write a wsol checkpoint's model as a plain state dict (timm names)");
     try {
         app.parse(argc, argv);
         if (!list_path.empty() && (!input.empty() || !output.empty())) {
             throw CLI::ValidationError("--list takes one FILE and no other arguments");
         }
         if (list_path.empty()) {
-            if (input.empty() || output.empty()) throw CLI::ValidationError("need --list FILE, or FILE OUT.safetensors --raw");
-            if (!raw) throw CLI::ValidationError("choose a key map: only --raw exists until the model key maps do");
+            if (input.empty() || output.empty()) {
+                throw CLI::ValidationError("need --list FILE, or FILE OUT.safetensors with --method, --export-timm or --raw");
+            }
+            if (int(raw) + int(export_timm) + int(!load.method.empty()) != 1) {
+                throw CLI::ValidationError("choose exactly one of --method NAME, --export-timm and --raw");
+            }
         }
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);  // --help
@@ -49,6 +67,19 @@ int main(int argc, char** argv) {
     try {
         if (!list_path.empty()) {
             list_checkpoint(read_checkpoint(list_path), std::cout);
+            return 0;
+        }
+        if (!load.method.empty()) {
+            const wsol::train::LoadedModel model = wsol::train::load_model(input, load);
+            wsol::train::save_model(output, model);
+            std::cout << "wrote " << output << ": " << model.method->describe().dump() << " ("
+                      << model.method->model().num_parameters() << " parameters) from " << input << "\n";
+            return 0;
+        }
+        if (export_timm) {
+            const wsol::nn::Checkpoint ckpt = wsol::nn::load_checkpoint(input);
+            wsol::save_safetensors(output, ckpt.model, {{"format", "pt"}});
+            std::cout << "wrote " << output << ": " << ckpt.model.size() << " tensors (timm names) from " << input << "\n";
             return 0;
         }
         const CheckpointFile file = read_checkpoint(input);

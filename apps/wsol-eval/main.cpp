@@ -4,6 +4,10 @@
 //                       [--json <file>] [--csv <file>] [--masks <dir>]
 //                       [--images <dir> --overlays <dir> [--overlay-limit N]]
 //                       [--keep-extension] [--skip-bad] [--threads N] [--progress]
+//   wsol-eval model --checkpoint <wsol checkpoint, or public .pth with --method> --data <dataset root>
+//                   [--metadata <dir>] [--split test] [--protocol both|legacy|wsoleval]
+//                   [--thresholds 0.3,0.35,0.4,0.45] [--cam-curve-interval 0.001] [--out <report dir>]
+//                   [--json <file>] [--save-scoremaps <dir>] [--batch-size N] [--workers N] [--device cpu]
 //
 // The interface is fixed (scripts depend on it) and documented in docs/eval.md. Exit status: 0 on
 // success, 2 for usage errors, 1 for failures (one line on stderr naming the file and problem).
@@ -17,6 +21,10 @@
 #include "eval/overlay.h"
 #include "eval/report.h"
 #include "progress.h"
+#include "train/datasets.h"
+#include "train/evaluate.h"
+#include "train/inference.h"
+#include "train/report.h"
 
 namespace {
 
@@ -74,6 +82,60 @@ int run_scoremaps(const ScoreMapArgs& args) {
     return 0;
 }
 
+struct ModelArgs {
+    std::string checkpoint, data, metadata, split = "test", protocol = "both", out_dir, json_path;
+    wsol::train::LoadOptions load;
+    wsol::train::EvalOptions options;
+    bool progress = false;
+};
+
+int run_model(ModelArgs& args) {
+    namespace tr = wsol::train;
+    tr::LoadedModel model = tr::load_model(args.checkpoint, args.load);
+    wsol::data::ReadOptions read;
+    read.skip_bad = args.options.skip_bad_images;
+    const tr::Splits splits = tr::find_splits(args.data, args.metadata, read);
+    const std::shared_ptr<const wsol::data::Dataset> split =
+        args.split == "train" ? splits.train : args.split == "val" ? splits.val : splits.test;
+    WSOL_CHECK(split != nullptr, args.data, ": no ", args.split, " split (", splits.describe(), ")");
+    tr::EvalOptions& o = args.options;
+    o.legacy = args.protocol != "wsoleval";
+    o.wsoleval = args.protocol != "legacy";
+    o.resize = model.resize;
+    o.crop = model.crop;
+    o.mask_root = splits.mask_root;
+    if (!args.out_dir.empty() && o.keep_examples == 0) o.keep_examples = 48;
+    std::unique_ptr<wsol::apps::ProgressBar> bar;
+    std::string stage_shown;
+    o.progress = [&](const std::string& stage, int64_t done, int64_t total) {
+        if (stage != stage_shown) {
+            bar = std::make_unique<wsol::apps::ProgressBar>(
+                stage, args.progress || wsol::apps::ProgressBar::stderr_is_terminal());
+            stage_shown = stage;
+        }
+        bar->update(done, total);
+    };
+    std::printf("wsol-eval: %s (%s) on the %s split of %s\n", model.method->describe().dump().c_str(), model.how.c_str(),
+                args.split.c_str(), splits.describe().c_str());
+    const tr::EvalReport report = tr::evaluate(*model.method, split, o);
+    bar.reset();
+    std::cout << report.table() << "\n" << tr::headline(report) << std::flush;
+    const nlohmann::json settings = {{"checkpoint", args.checkpoint}, {"model", model.method->describe()},
+                                     {"dataset", splits.describe()}, {"split", args.split},
+                                     {"resize", o.resize}, {"crop", o.crop}, {"legacy_thresholds", o.legacy_thresholds},
+                                     {"cam_curve_interval", o.cam_curve_interval}};
+    if (!args.json_path.empty()) {
+        nlohmann::ordered_json j = report.to_json();
+        j["settings"] = settings;
+        wsol::write_file_atomic(args.json_path, j.dump(2) + "\n");
+    }
+    if (!args.out_dir.empty()) {
+        tr::write_eval_report(args.out_dir, report, settings, "wsol-eval: " + args.checkpoint);
+        std::printf("report: %s/report.html\n", args.out_dir.c_str());
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,6 +178,37 @@ int main(int argc, char** argv) {
         ->check(CLI::NonNegativeNumber);
     scoremaps->add_flag("--progress", sm.progress, "Show the progress bar even when stderr is not a terminal");
 
+    ModelArgs ma;
+    CLI::App* model = app.add_subcommand("model", "Run a model on a dataset and report both localization protocols");
+    model->add_option("--checkpoint", ma.checkpoint, "wsol checkpoint, or a public .pth/.safetensors with --method")
+        ->required()
+        ->check(CLI::ExistingFile);
+    model->add_option("--method", ma.load.method, "method of a public checkpoint (sat, vit)");
+    model->add_option("--arch", ma.load.architecture, "architecture of a public checkpoint (default: from its width)");
+    model->add_option("--data", ma.data, "dataset root: CUB_200_2011, ILSVRC, or a wsol-synth output")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    model->add_option("--metadata", ma.metadata, "wsolevaluation metadata with train/ val/ test/ (default: next to --data)");
+    model->add_option("--split", ma.split, "train, val or test")->capture_default_str()->check(CLI::IsMember({"train", "val", "test"}));
+    model->add_option("--protocol", ma.protocol, "both, legacy (SAT/CSFN/TS-CAM) or wsoleval (MaxBoxAcc/V2)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"both", "legacy", "wsoleval"}));
+    model->add_option("--thresholds", ma.options.legacy_thresholds, "legacy protocol thresholds")->delimiter(',')->capture_default_str();
+    model->add_option("--cam-curve-interval", ma.options.cam_curve_interval, "MaxBoxAcc threshold step")
+        ->capture_default_str()
+        ->check(CLI::Range(1e-6, 0.5));
+    model->add_option("--batch-size", ma.options.batch_size)->capture_default_str()->check(CLI::PositiveNumber);
+    model->add_option("--workers", ma.options.workers, "image decoding threads")->capture_default_str();
+    model->add_option("--device", ma.load.device, "cpu or cuda[:N]")->capture_default_str();
+    model->add_option("--max-images", ma.options.max_images, "evaluate only the first N images (0: all)");
+    model->add_option("--out", ma.out_dir, "write report.json, report.txt, report.html and overlays here");
+    model->add_option("--overlay-limit", ma.options.keep_examples, "overlays for the first N images (with --out)");
+    model->add_option("--json", ma.json_path, "write every metric and curve as JSON");
+    model->add_option("--save-scoremaps", ma.options.scoremap_dir,
+                      "also write each image's wsolevaluation map as <dir>/<image id without extension>.npy");
+    model->add_flag("--skip-bad-images", ma.options.skip_bad_images, "skip (and count) unreadable images");
+    model->add_flag("--progress", ma.progress, "show progress even when stderr is not a terminal");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -128,6 +221,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (*scoremaps) return run_scoremaps(sm);
+        if (*model) return run_model(ma);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "wsol-eval: %s\n", e.what());
         return 1;

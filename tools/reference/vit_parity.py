@@ -53,3 +53,30 @@ for i in range(cfg["depth"]):
     out[f"out.block{i}.cls_prob_row"] = rows_probs[i]
 save("models/vit_tiny.safetensors", out)
 print("timm", timm.__version__, "logits", logits[0, :4].tolist())
+
+# The same weights in the three .pth containers, as public checkpoints come: zip with DeiT's
+# {"model": ...} wrapper, the legacy stream with SAT's DataParallel "module." prefix (storages tagged
+# cuda:0, as SAT's released files are), and the old tar format (hand-built: torch can no longer
+# write it; tools/reference/torch_tar_format.py).
+import collections
+import os
+
+from fixtures import FIXTURES
+from torch_tar_format import tar_state_dict, write_tar_py3
+
+sd = model.state_dict()
+torch.save({"model": sd}, os.path.join(FIXTURES, "models", "vit_tiny_zip.pth"))
+wrapped = collections.OrderedDict(("module." + k, v) for k, v in sd.items())
+tag = torch.serialization.location_tag
+torch.serialization.location_tag = lambda storage: "cuda:0"
+try:
+    torch.save({"model": wrapped, "best_thr": 0.4, "epoch": 3}, os.path.join(FIXTURES, "models", "vit_tiny_legacy.pth"),
+               _use_new_zipfile_serialization=False)
+finally:
+    torch.serialization.location_tag = tag
+plan, obj = tar_state_dict(collections.OrderedDict((k, v.detach().clone()) for k, v in sd.items()), 95_000_000_000_000)
+write_tar_py3(os.path.join(FIXTURES, "models", "vit_tiny_tar.pth"), plan, obj)
+for name in ("zip", "legacy", "tar"):
+    p = os.path.join(FIXTURES, "models", f"vit_tiny_{name}.pth")
+    loaded = torch.load(p, map_location="cpu", weights_only=False)
+    print(name, os.path.getsize(p), "bytes; torch.load reads it back:", type(loaded).__name__)
