@@ -20,6 +20,15 @@ namespace wsol {
 
 namespace {
 
+thread_local int t_backward_depth = 0;  // nested passes (a backward inside a backward function)
+
+struct BackwardScope {
+    BackwardScope() { ++t_backward_depth; }
+    ~BackwardScope() { --t_backward_depth; }
+    BackwardScope(const BackwardScope&) = delete;
+    BackwardScope& operator=(const BackwardScope&) = delete;
+};
+
 struct Buffer {
     TensorList grads;         // one per node output, summed as contributions arrive
     std::vector<bool> owned;  // grads[k] is a buffer of this pass (safe to add into in place)
@@ -57,6 +66,7 @@ void add_contribution(Buffer& buffer, size_t slot, size_t slots, const Tensor& g
 void run_backward(const Edge& root_edge, const Tensor& seed, bool retain_graph,
                   std::unordered_map<const Node*, Tensor>* capture) {
     NoGradGuard no_grad;  // the backward pass computes values, it does not record a new graph
+    BackwardScope scope;  // and runs without forward-only modes (backward_running())
 
     // 1. Dependency counts over the reachable graph.
     std::unordered_map<Node*, int> dependencies;
@@ -132,6 +142,8 @@ Tensor seed_for(const Tensor& root, const Tensor& grad) {
 }
 
 }  // namespace
+
+bool backward_running() { return t_backward_depth > 0; }
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     WSOL_CHECK(root.defined(), "backward: undefined root tensor");

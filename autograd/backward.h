@@ -18,4 +18,9 @@ void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_gra
 TensorList grad(const Tensor& root, const TensorList& inputs, const Tensor& grad = Tensor(),
                 bool retain_graph = false);
 
+// True on a thread while it runs a backward pass (inside backward() or grad()). Forward-only modes
+// consult it: bf16 autocast (ops/autocast.h) is inactive there, so every op's backward computes in
+// the dtypes its forward used.
+bool backward_running();
+
 }  // namespace wsol

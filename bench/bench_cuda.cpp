@@ -10,6 +10,10 @@
 //   memory/<op>                  elementwise and reduction kernels on 64 Mi elements, and the
 //                                baselines they should approach: a device-to-device cudaMemcpy and
 //                                wsol's own vectorised copy. GB/s counting bytes read + written.
+//   step/{vit_s,sat_s}/bf16      one whole training step at batch 256, 224x224 images, under bf16
+//                                autocast with float32 master weights: forward, loss (cross-entropy;
+//                                SAT adds its two map losses), backward, fused AdamW. DeiT-S with
+//                                1000 classes; SAT on DeiT-S with 200 classes (CUB). images/s.
 // bench/compare/cuda_*.py time the same work with PyTorch on the same GPU; tools/gpu/run.sh runs
 // both and prints the ratios. The program compiles in every build; without a GPU it prints a line
 // and runs nothing.
@@ -21,6 +25,9 @@
 #include <vector>
 
 #include "engine/gpu.h"
+#include "models/sat/sat.h"
+#include "models/vit/vit.h"
+#include "nn/optim.h"
 #include "ops/ops.h"
 #if WSOL_CUDA
 #include "engine/cuda/check.h"
@@ -54,7 +61,8 @@ void time_gpu(benchmark::State& state, const std::function<void()>& work, double
         work();
         state.SetIterationTime(double(timer.stop()) * 1e-3);
     }
-    const double scale = std::string(unit) == "TFLOP/s" ? 1e-12 : 1e-9;
+    const std::string u = unit;
+    const double scale = u == "TFLOP/s" ? 1e-12 : u == "GB/s" ? 1e-9 : 1.0;
     state.counters[unit] = benchmark::Counter(amount * scale, benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -209,6 +217,48 @@ void register_memory() {
     }
 }
 
+// ---- whole training steps --------------------------------------------------------------------------
+
+// The step of one model: forward and loss under bf16 autocast, backward, AdamW (timm's DeiT
+// recipe: lr 5e-4 x 256/512, weight decay 0.05, no decay for biases, norms and the tokens).
+template <class Model>
+void register_step(const char* name, std::function<std::shared_ptr<Model>()> make,
+                   std::function<Tensor(Model&, const Tensor&, const Tensor&)> loss_of, int64_t classes) {
+    benchmark::RegisterBenchmark(name, [=](benchmark::State& state) {
+        const int64_t batch = 256;
+        std::shared_ptr<Model> model = make();
+        model->to(kGPU);
+        model->train();
+        nn::AdamW optimizer(nn::make_param_groups(model->named_parameters(), 2.5e-4, 0.05,
+                                                  {"cls_token", "pos_embed", "loc_token", "loc_embed"}));
+        Tensor images = random_gpu({batch, 3, 224, 224}, kFloat32, 20);
+        Generator gen(21);
+        Tensor labels = to(rand_uniform({batch}, gen, 0.0, double(classes) - 0.5, kFloat64, kGPU), kInt64);
+        auto work = [&] {
+            optimizer.zero_grad();
+            Tensor loss;
+            {
+                AutocastGuard autocast;
+                loss = loss_of(*model, images, labels);
+            }
+            backward(loss);
+            optimizer.step();
+        };
+        time_gpu(state, work, double(batch), "images/s");
+        state.counters["peak GiB"] = double(cuda_memory_stats().peak_allocated_bytes) / double(1 << 30);
+    })->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(2.0);
+}
+
+void register_steps() {
+    register_step<models::VisionTransformer>(
+        "step/vit_s/bf16", [] { return std::make_shared<models::VisionTransformer>(models::ViTConfig::deit_small(), 1); },
+        [](models::VisionTransformer& m, const Tensor& x, const Tensor& y) { return cross_entropy(m.forward(x), y); },
+        1000);
+    register_step<models::SAT>(
+        "step/sat_s/bf16", [] { return std::make_shared<models::SAT>(models::SATConfig{}, 1); },
+        [](models::SAT& m, const Tensor& x, const Tensor& y) { return m.losses(m.forward(x), y).total; }, 200);
+}
+
 #endif
 
 }  // namespace
@@ -227,6 +277,7 @@ int main(int argc, char** argv) {
     wsol::register_gemms();
     wsol::register_attention();
     wsol::register_memory();
+    wsol::register_steps();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
 #endif

@@ -3,12 +3,18 @@
 // Shapes and errors follow torch.nn.functional.conv2d. The backward computes only the gradients
 // that are needed (the first layer of a network never needs its input gradient):
 //   grad x = col2im(W^T grad_y),  grad W = sum_n grad_y_n col_n^T,  grad b = sum over (N, Ho, Wo).
+// On the GPU the three convolutions are cuDNN's (ops/cuda/conv.h); under bf16 autocast float32
+// CUDA operands are cast to bfloat16 first (ops/autocast.h).
 #include "ops/conv.h"
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/cpu/conv.h"
 #include "ops/dispatch.h"
 #include "ops/shape.h"
+#if WSOL_CUDA
+#include "ops/cuda/conv.h"
+#endif
 
 namespace wsol {
 
@@ -72,7 +78,7 @@ Tensor grad_input(const Tensor& gy, const Tensor& w, const Shape& x_shape, const
     Tensor gx = Tensor::empty(x_shape, gy.dtype(), gy.device());
     switch (backend_of("conv2d backward", {gy, w})) {
         case DeviceType::CPU: cpu::conv2d_grad_input(gx, gy, w, g); break;
-        case DeviceType::CUDA: WSOL_FAIL("conv2d backward: no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::conv2d_grad_input(gx, gy, w, g)); break;
     }
     return gx;
 }
@@ -81,7 +87,7 @@ Tensor grad_weight(const Tensor& gy, const Tensor& x, const Shape& w_shape, cons
     Tensor gw = Tensor::empty(w_shape, gy.dtype(), gy.device());
     switch (backend_of("conv2d backward", {gy, x})) {
         case DeviceType::CPU: cpu::conv2d_grad_weight(gw, gy, x, g); break;
-        case DeviceType::CUDA: WSOL_FAIL("conv2d backward: no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::conv2d_grad_weight(gw, gy, x, g)); break;
     }
     return gw;
 }
@@ -90,16 +96,18 @@ Tensor grad_bias(const Tensor& gy, const Conv2dGeometry& g) {
     Tensor gb = Tensor::empty({g.out_channels}, gy.dtype(), gy.device());
     switch (backend_of("conv2d backward", {gy})) {
         case DeviceType::CPU: cpu::conv2d_grad_bias(gb, gy, g); break;
-        case DeviceType::CUDA: WSOL_FAIL("conv2d backward: no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::conv2d_grad_bias(gb, gy, g)); break;
     }
     return gb;
 }
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding, Size2 dilation,
-              int64_t groups) {
-    WSOL_CHECK(x.defined() && weight.defined(), "conv2d: undefined input or weight");
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, Size2 stride, Size2 padding,
+              Size2 dilation, int64_t groups) {
+    WSOL_CHECK(x_in.defined() && weight_in.defined(), "conv2d: undefined input or weight");
+    // bf16 autocast: float32 CUDA operands convolve in bfloat16 (float32 accumulation in cuDNN).
+    const Tensor x = autocast_lower(x_in), weight = autocast_lower(weight_in), bias = autocast_lower(bias_in);
     if (x.dim() == 3) return squeeze(conv2d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0);
     check_floating("conv2d", x);
     check_same_dtype("conv2d", x, weight);
@@ -111,7 +119,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2 s
     Tensor y = Tensor::empty({g.batch, g.out_channels, g.out_h, g.out_w}, x.dtype(), x.device());
     switch (backend) {
         case DeviceType::CPU: cpu::conv2d(y, xc, wc, dense(bias), g); break;
-        case DeviceType::CUDA: WSOL_FAIL("conv2d: no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::conv2d(y, xc, wc, dense(bias), g)); break;
     }
     if (any_requires_grad({x, weight, bias})) {
         record_op("conv2d", {x, weight, bias}, {y}, [xc, wc, g](const TensorList& grads, const GradMask& need) {

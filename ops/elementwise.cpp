@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/cpu/elementwise.h"
 #include "ops/dispatch.h"
 #include "ops/reduce.h"
@@ -146,6 +147,10 @@ Tensor differentiable_unary(UnaryOp op, const Tensor& x) {
     return y;
 }
 
+// Under bf16 autocast, float32 with bfloat16 CUDA operands promote to float32 (ops/autocast.h);
+// otherwise x is returned as is (and mixed dtypes are an error in the op).
+Tensor promoted(const Tensor& x, const Tensor& other) { return autocast_mixed({x, other}) ? autocast_float(x) : x; }
+
 void check_in_place(const char* op, const Tensor& x) {
     WSOL_CHECK(x.defined(), op, ": undefined tensor");
     WSOL_CHECK(!(grad_enabled() && x.requires_grad()), op, ": in-place update of a tensor that requires grad "
@@ -156,7 +161,8 @@ void check_in_place(const char* op, const Tensor& x) {
 
 // ---- arithmetic ------------------------------------------------------------------------------
 
-Tensor add(const Tensor& a, const Tensor& b) {
+Tensor add(const Tensor& a_in, const Tensor& b_in) {
+    const Tensor a = promoted(a_in, b_in), b = promoted(b_in, a_in);
     Tensor y = run_binary(BinaryOp::Add, a, b);
     if (any_requires_grad({a, b})) {
         record_op("add", {a, b}, {y}, [sa = a.shape(), sb = b.shape()](const TensorList& g, const GradMask& need) {
@@ -166,7 +172,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
     return y;
 }
 
-Tensor sub(const Tensor& a, const Tensor& b) {
+Tensor sub(const Tensor& a_in, const Tensor& b_in) {
+    const Tensor a = promoted(a_in, b_in), b = promoted(b_in, a_in);
     Tensor y = run_binary(BinaryOp::Sub, a, b);
     if (any_requires_grad({a, b})) {
         record_op("sub", {a, b}, {y}, [sa = a.shape(), sb = b.shape()](const TensorList& g, const GradMask& need) {
@@ -176,7 +183,8 @@ Tensor sub(const Tensor& a, const Tensor& b) {
     return y;
 }
 
-Tensor mul(const Tensor& a, const Tensor& b) {
+Tensor mul(const Tensor& a_in, const Tensor& b_in) {
+    const Tensor a = promoted(a_in, b_in), b = promoted(b_in, a_in);
     Tensor y = run_binary(BinaryOp::Mul, a, b);
     if (any_requires_grad({a, b})) {
         // d(a b)/da = b, d(a b)/db = a
@@ -188,7 +196,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     return y;
 }
 
-Tensor div(const Tensor& a, const Tensor& b) {
+Tensor div(const Tensor& a_in, const Tensor& b_in) {
+    const Tensor a = promoted(a_in, b_in), b = promoted(b_in, a_in);
     Tensor y = run_binary(BinaryOp::Div, a, b);
     if (any_requires_grad({a, b})) {
         // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -y/b
@@ -202,7 +211,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
     return y;
 }
 
-Tensor pow(const Tensor& a, const Tensor& b) {
+Tensor pow(const Tensor& a_in, const Tensor& b_in) {
+    const Tensor a = promoted(a_in, b_in), b = promoted(b_in, a_in);
     Tensor y = run_binary(BinaryOp::Pow, a, b);
     if (any_requires_grad({a, b})) {
         // d(a^b)/da = b a^(b-1);  d(a^b)/db = a^b log a, taken as 0 where a == 0 and b >= 0 (as PyTorch).
@@ -223,7 +233,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 namespace {
 // maximum/minimum backward: the gradient goes to the winner, half to each on a tie.
-Tensor extremum(BinaryOp op, const Tensor& a, const Tensor& b) {
+Tensor extremum(BinaryOp op, const Tensor& a_in, const Tensor& b_in) {
+    const Tensor a = promoted(a_in, b_in), b = promoted(b_in, a_in);
     Tensor y = run_binary(op, a, b);
     if (any_requires_grad({a, b})) {
         record_op(binary_op_name(op), {a, b}, {y},
@@ -360,7 +371,8 @@ Tensor tanhshrink(const Tensor& x) { return differentiable_unary(UnaryOp::Tanhsh
 
 // ---- selection and comparison ----------------------------------------------------------------
 
-Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+Tensor where(const Tensor& cond, const Tensor& a_in, const Tensor& b_in) {
+    const Tensor a = promoted(a_in, b_in), b = promoted(b_in, a_in);
     Tensor y = run_where(cond, a, b);
     if (any_requires_grad({a, b})) {
         record_op("where", {a, b}, {y},
@@ -379,12 +391,12 @@ Tensor where(const Tensor& cond, const Tensor& a, double b) {
     return where(cond, a, scalar);
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Eq, a, b); }
-Tensor ne(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Ne, a, b); }
-Tensor lt(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Lt, a, b); }
-Tensor le(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Le, a, b); }
-Tensor gt(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Gt, a, b); }
-Tensor ge(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Ge, a, b); }
+Tensor eq(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Eq, promoted(a, b), promoted(b, a)); }
+Tensor ne(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Ne, promoted(a, b), promoted(b, a)); }
+Tensor lt(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Lt, promoted(a, b), promoted(b, a)); }
+Tensor le(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Le, promoted(a, b), promoted(b, a)); }
+Tensor gt(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Gt, promoted(a, b), promoted(b, a)); }
+Tensor ge(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::Ge, promoted(a, b), promoted(b, a)); }
 Tensor gt(const Tensor& a, double b) { return run_binary_scalar(BinaryOp::Gt, a, b, false); }
 Tensor lt(const Tensor& a, double b) { return run_binary_scalar(BinaryOp::Lt, a, b, false); }
 Tensor logical_and(const Tensor& a, const Tensor& b) { return run_binary(BinaryOp::LogicalAnd, a, b); }

@@ -5,8 +5,9 @@
 // backward pass the gradient of a must have a's shape again, so it is summed over the axes along
 // which a was broadcast (sum_to, ops/reduce.h). Every binary op below does that.
 //
-// Binary ops on two tensors need equal dtypes (no silent promotion; convert with to()). A double
-// scalar operand takes the tensor's dtype.
+// Binary ops on two tensors need equal dtypes (no silent promotion; convert with to()), except
+// inside a bf16 autocast scope, where float32 and bfloat16 CUDA operands promote to float32 (as
+// PyTorch's type promotion does; ops/autocast.h). A double scalar operand takes the tensor's dtype.
 #pragma once
 
 #include <optional>

@@ -10,16 +10,18 @@
 #include <algorithm>
 #include <sstream>
 
+#include "ops/autocast.h"
 #include "ops/cpu/index.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise.h"
 #include "ops/shape.h"
+#if WSOL_CUDA
+#include "ops/cuda/index.h"
+#endif
 
 namespace wsol {
 
 namespace {
-
-[[noreturn]] void no_cuda(const char* op) { WSOL_FAIL(op, ": no CUDA kernel in this build yet"); }
 
 // "(1,2)": the row-major coordinates of flat position `flat` in `shape`.
 std::string position_str(int64_t flat, const Shape& shape) {
@@ -53,7 +55,7 @@ Tensor run_gather(const char* op, const Tensor& x, int64_t axis, const Tensor& i
     Tensor out = Tensor::empty(index.shape(), x.dtype(), x.device());
     switch (backend_of(op, {x, index})) {
         case DeviceType::CPU: cpu::gather(out, x, axis, index); break;
-        case DeviceType::CUDA: no_cuda(op);
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::gather(out, x, axis, index)); break;
     }
     return out;
 }
@@ -62,7 +64,7 @@ Tensor run_gather(const char* op, const Tensor& x, int64_t axis, const Tensor& i
 void run_scatter_add(const char* op, const Tensor& out, int64_t axis, const Tensor& index, const Tensor& src) {
     switch (backend_of(op, {out, index, src})) {
         case DeviceType::CPU: cpu::scatter_add(out, axis, index, src); break;
-        case DeviceType::CUDA: no_cuda(op);
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::scatter_add(out, axis, index, src)); break;
     }
 }
 
@@ -77,8 +79,13 @@ Tensor scatter_back(const char* op, const Tensor& grad, const Shape& x_shape, in
 
 // ---- joining and splitting -------------------------------------------------------------------
 
-Tensor cat(const TensorList& tensors, int64_t axis_in) {
-    WSOL_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
+Tensor cat(const TensorList& tensors_in, int64_t axis_in) {
+    WSOL_CHECK(!tensors_in.empty(), "cat: expected a non-empty list of tensors");
+    // bf16 autocast: a mix of float32 and bfloat16 CUDA tensors is joined in float32 (ops/autocast.h).
+    TensorList tensors = tensors_in;
+    if (autocast_mixed(tensors)) {
+        for (Tensor& t : tensors) t = autocast_float(t);
+    }
     const Tensor& first = tensors[0];
     WSOL_CHECK(first.defined(), "cat: tensor 0 is undefined");
     WSOL_CHECK(first.dim() > 0, "cat: zero-dimensional tensors cannot be concatenated (use stack)");
@@ -245,7 +252,7 @@ Tensor scatter_add(const Tensor& x, int64_t axis_in, const Tensor& index, const 
                           Tensor used = gsrc.as_strided(index.shape(), gsrc.strides(), 0);
                           switch (backend_of("scatter_add backward", {g[0], index})) {
                               case DeviceType::CPU: cpu::gather(used, g[0], axis, index); break;
-                              case DeviceType::CUDA: no_cuda("scatter_add backward");
+                              case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::gather(used, g[0], axis, index)); break;
                           }
                       }
                       return TensorList{need[0] ? g[0] : Tensor(), gsrc};
@@ -279,7 +286,7 @@ Tensor one_hot(const Tensor& index, int64_t num_classes) {
     Tensor y = Tensor::empty(shape, kInt64, index.device());
     switch (backend_of("one_hot", {index})) {
         case DeviceType::CPU: cpu::one_hot(y, index); break;
-        case DeviceType::CUDA: no_cuda("one_hot");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::one_hot(y, index)); break;
     }
     return y;
 }

@@ -18,6 +18,9 @@
 #include "ops/dispatch.h"
 #include "ops/index.h"
 #include "ops/shape.h"
+#if WSOL_CUDA
+#include "ops/cuda/index.h"
+#endif
 
 namespace wsol {
 
@@ -39,7 +42,7 @@ Tensor run_remap(const char* op, const Tensor& x, const Shape& shape, const Inde
     Tensor y = Tensor::empty(shape, x.dtype(), x.device());
     switch (backend_of(op, {x})) {
         case DeviceType::CPU: cpu::remap(y, x, tables, fill); break;
-        case DeviceType::CUDA: WSOL_FAIL(op, ": no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::remap(y, x, tables, fill)); break;
     }
     return y;
 }
@@ -110,7 +113,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, doub
                       Tensor gx = Tensor::empty(in_shape, g[0].dtype(), g[0].device());
                       switch (backend_of("pad backward", {g[0]})) {
                           case DeviceType::CPU: cpu::remap_add(gx, dense(g[0]), forward); break;
-                          case DeviceType::CUDA: WSOL_FAIL("pad backward: no CUDA kernel in this build yet");
+                          case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::remap_add(gx, dense(g[0]), forward)); break;
                       }
                       return TensorList{gx};
                   });

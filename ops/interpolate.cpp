@@ -4,6 +4,9 @@
 #include "autograd/node.h"
 #include "ops/cpu/interpolate.h"
 #include "ops/dispatch.h"
+#if WSOL_CUDA
+#include "ops/cuda/interpolate.h"
+#endif
 
 namespace wsol {
 
@@ -40,7 +43,7 @@ Tensor interpolate(const Tensor& x, Size2 size, InterpMode mode, bool align_corn
     Tensor y = Tensor::empty({x.size(0), x.size(1), size[0], size[1]}, x.dtype(), x.device());
     switch (backend_of("interpolate", {x})) {
         case DeviceType::CPU: cpu::interpolate(y, dense(x), mode, align_corners); break;
-        case DeviceType::CUDA: WSOL_FAIL("interpolate: no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::interpolate(y, dense(x), mode, align_corners)); break;
     }
     if (any_requires_grad({x})) {
         record_op("interpolate", {x}, {y},
@@ -48,7 +51,9 @@ Tensor interpolate(const Tensor& x, Size2 size, InterpMode mode, bool align_corn
                       Tensor gx = Tensor::empty(shape, g[0].dtype(), g[0].device());
                       switch (backend_of("interpolate backward", {g[0]})) {
                           case DeviceType::CPU: cpu::interpolate_grad(gx, dense(g[0]), mode, align_corners); break;
-                          case DeviceType::CUDA: WSOL_FAIL("interpolate backward: no CUDA kernel in this build yet");
+                          case DeviceType::CUDA:
+                              WSOL_CUDA_ONLY(cuda::interpolate_grad(gx, dense(g[0]), mode, align_corners));
+                              break;
                       }
                       return TensorList{gx};
                   });

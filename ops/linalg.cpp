@@ -7,13 +7,19 @@
 //   - (..., M, K) @ (K, N) folds the batch into the rows, one (B*M, K) @ (K, N) product, so the
 //     weight gradient is one GEMM over all rows rather than a batch of them summed afterwards;
 //   - linear passes W^T to BLAS as a transposed view and writes the bias into the output just
-//     before the GEMM adds onto it, so neither W^T nor x W^T is ever materialised separately.
+//     before the GEMM adds onto it (on the GPU: cuBLASLt's bias epilogue), so neither W^T nor
+//     x W^T is ever materialised separately.
+// Under bf16 autocast, float32 CUDA operands are cast to bfloat16 first (ops/autocast.h).
 #include "ops/linalg.h"
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/cpu/linalg.h"
 #include "ops/dispatch.h"
 #include "ops/shape.h"
+#if WSOL_CUDA
+#include "ops/cuda/linalg.h"
+#endif
 
 namespace wsol {
 
@@ -23,7 +29,7 @@ namespace {
 void run_matmul(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, bool accumulate) {
     switch (backend_of(op, {out, a, b})) {
         case DeviceType::CPU: cpu::matmul(out, a, b, accumulate); break;
-        case DeviceType::CUDA: WSOL_FAIL(op, ": no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::matmul(out, a, b, accumulate)); break;
     }
 }
 
@@ -63,7 +69,7 @@ Tensor bias_grad(const Tensor& g) {
     Tensor gb = Tensor::empty({g.size(1)}, g.dtype(), g.device());
     switch (backend_of("linear backward", {g})) {
         case DeviceType::CPU: cpu::sum_rows(gb, contiguous(g)); break;
-        case DeviceType::CUDA: WSOL_FAIL("linear backward: no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::sum_rows(gb, contiguous(g))); break;
     }
     return gb;
 }
@@ -89,7 +95,9 @@ bool rows_fold(const Tensor& x) {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+    // bf16 autocast: float32 CUDA operands multiply in bfloat16 (float32 accumulation).
+    const Tensor a = autocast_lower(a_in), b = autocast_lower(b_in);
     check_operands("matmul", a, b);
     WSOL_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: ", shape_str(a.shape()), " @ ", shape_str(b.shape()),
                ": both operands need at least one dimension");
@@ -127,7 +135,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return batched_product("matmul", expand(a, shape_a), expand(b, shape_b));
 }
 
-Tensor bmm(const Tensor& a, const Tensor& b) {
+Tensor bmm(const Tensor& a_in, const Tensor& b_in) {
+    const Tensor a = autocast_lower(a_in), b = autocast_lower(b_in);
     check_operands("bmm", a, b);
     WSOL_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected two 3-D tensors, got ", shape_str(a.shape()), " and ",
                shape_str(b.shape()));
@@ -138,7 +147,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     return batched_product("bmm", a, b);
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
+    const Tensor x = autocast_lower(x_in), weight = autocast_lower(weight_in), bias = autocast_lower(bias_in);
     check_operands("linear", x, weight);
     WSOL_CHECK(weight.dim() == 2, "linear: weight must be 2-D (out, in), got ", shape_str(weight.shape()));
     WSOL_CHECK(x.dim() >= 1, "linear: input must have at least one dimension");
@@ -159,7 +169,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Tensor y2 = Tensor::empty({rows, out}, x.dtype(), x.device());
     switch (backend_of("linear", {x, weight, bias})) {
         case DeviceType::CPU: cpu::linear(y2, x2, weight, bias); break;
-        case DeviceType::CUDA: WSOL_FAIL("linear: no CUDA kernel in this build yet");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::linear(y2, x2, weight, bias)); break;
     }
     if (any_requires_grad({x2, weight, bias})) {
         record_op("linear", {x2, weight, bias}, {y2},

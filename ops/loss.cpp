@@ -4,11 +4,13 @@
 // followed by the reduction as ordinary differentiable ops (sum, or sum / denominator), so the
 // backward of a reduction is the usual broadcast and the loss's own backward sees the per-element
 // gradient. The class-index losses divide by the weight sum of the non-ignored targets, a plain
-// number computed with the target validation on the host.
+// number computed with the target validation on the host. Under bf16 autocast every loss casts its
+// bf16 CUDA inputs to float32 first and returns float32 (ops/autocast.h).
 #include "ops/loss.h"
 
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/cpu/loss.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise.h"
@@ -139,9 +141,11 @@ void check_broadcasts_to(const char* op, const char* what, const Tensor& t, cons
                shape_str(input.shape()));
 }
 
-Tensor pointwise_loss(const char* op, PointwiseLoss kind, const Tensor& input, const Tensor& target,
-                      const Tensor& weight, const Tensor& pos_weight, Reduction reduction) {
-    WSOL_CHECK(input.defined() && target.defined(), op, ": undefined input or target");
+Tensor pointwise_loss(const char* op, PointwiseLoss kind, const Tensor& input_in, const Tensor& target_in,
+                      const Tensor& weight_in, const Tensor& pos_weight_in, Reduction reduction) {
+    WSOL_CHECK(input_in.defined() && target_in.defined(), op, ": undefined input or target");
+    const Tensor input = autocast_float(input_in), target = autocast_float(target_in);
+    const Tensor weight = autocast_float(weight_in), pos_weight = autocast_float(pos_weight_in);
     check_floating(op, input);
     check_same_dtype(op, input, target);
     WSOL_CHECK(input.shape() == target.shape(), op, ": input of shape ", shape_str(input.shape()),
@@ -181,15 +185,18 @@ Tensor pointwise_loss(const char* op, PointwiseLoss kind, const Tensor& input, c
 
 // ---- cross-entropy and NLL ------------------------------------------------------------------------
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction, double label_smoothing,
-                     int64_t ignore_index, const Tensor& class_weight) {
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& target, Reduction reduction, double label_smoothing,
+                     int64_t ignore_index, const Tensor& class_weight_in) {
+    const Tensor logits = autocast_float(logits_in), class_weight = autocast_float(class_weight_in);
     WSOL_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, "cross_entropy: label_smoothing must be in [0, 1], "
                "got ", label_smoothing);
     const ClassProblem p = prepare_class_loss("cross_entropy", logits, target, ignore_index, class_weight);
     // x: (N, C, S) -> loss, lse: (N, S)
     const Shape positions = p.target.shape();
     Tensor loss = Tensor::empty(p.loss_shape, logits.dtype(), logits.device());
-    Tensor lse = Tensor::empty(positions, logits.dtype(), logits.device());
+    // lse in float32 for 16-bit logits (the CUDA kernels' contract), the logits' dtype otherwise.
+    const DType lse_dtype = logits.dtype() == kBFloat16 || logits.dtype() == kFloat16 ? kFloat32 : logits.dtype();
+    Tensor lse = Tensor::empty(positions, lse_dtype, logits.device());
     const Tensor loss2 = loss.as_strided(positions, contiguous_strides(positions), 0);
     switch (backend_of("cross_entropy", {p.x, p.target, p.weight})) {
         case DeviceType::CPU:
@@ -221,8 +228,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
     return reduce_class_loss(loss, reduction, p.weight_sum);
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, int64_t ignore_index,
-                const Tensor& class_weight) {
+Tensor nll_loss(const Tensor& log_probs_in, const Tensor& target, Reduction reduction, int64_t ignore_index,
+                const Tensor& class_weight_in) {
+    const Tensor log_probs = autocast_float(log_probs_in), class_weight = autocast_float(class_weight_in);
     const ClassProblem p = prepare_class_loss("nll_loss", log_probs, target, ignore_index, class_weight);
     const Shape positions = p.target.shape();
     Tensor loss = Tensor::empty(p.loss_shape, log_probs.dtype(), log_probs.device());

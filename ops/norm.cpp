@@ -11,6 +11,7 @@
 #include "ops/norm.h"
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/cpu/norm.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise.h"
@@ -39,6 +40,10 @@ Tensor rows_view(const Tensor& t, const Shape& shape) {
     return c.as_strided(shape, contiguous_strides(shape), c.offset());
 }
 
+// The dtype of the saved statistics (mean, rstd, var): float32 for 16-bit inputs, so the backward
+// pass works from unrounded statistics (the CUDA kernels' contract); x's dtype otherwise.
+DType stats_dtype(const Tensor& x) { return x.dtype() == kBFloat16 || x.dtype() == kFloat16 ? kFloat32 : x.dtype(); }
+
 Tensor empty_if(bool needed, const Shape& shape, const Tensor& like) {
     return needed ? Tensor::empty(shape, like.dtype(), like.device()) : Tensor();
 }
@@ -47,9 +52,11 @@ Tensor empty_if(bool needed, const Shape& shape, const Tensor& like) {
 
 // ---- LayerNorm -----------------------------------------------------------------------------------
 
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+Tensor layer_norm(const Tensor& x_in, const Shape& normalized_shape, const Tensor& weight_in, const Tensor& bias_in,
                   double eps) {
-    WSOL_CHECK(x.defined(), "layer_norm: undefined input");
+    WSOL_CHECK(x_in.defined(), "layer_norm: undefined input");
+    // bf16 autocast: normalised in float32, returned in float32.
+    const Tensor x = autocast_float(x_in), weight = autocast_float(weight_in), bias = autocast_float(bias_in);
     check_floating("layer_norm", x);
     const int64_t k = int64_t(normalized_shape.size());
     WSOL_CHECK(k >= 1, "layer_norm: normalized_shape must have at least one axis");
@@ -68,8 +75,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     const Tensor w = rows_view(weight, {n});
     const Tensor b = rows_view(bias, {n});
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-    Tensor mean = Tensor::empty({m}, x.dtype(), x.device());
-    Tensor rstd = Tensor::empty({m}, x.dtype(), x.device());
+    Tensor mean = Tensor::empty({m}, stats_dtype(x), x.device());
+    Tensor rstd = Tensor::empty({m}, stats_dtype(x), x.device());
     const Tensor y2 = y.as_strided({m, n}, {n, 1}, 0);
     switch (backend_of("layer_norm", {x2, w, b})) {
         case DeviceType::CPU: cpu::layer_norm(y2, mean, rstd, x2, w, b, eps); break;
@@ -101,9 +108,11 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 
 // ---- BatchNorm -----------------------------------------------------------------------------------
 
-Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, double momentum, double eps) {
-    WSOL_CHECK(x.defined(), "batch_norm: undefined input");
+Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight_in,
+                  const Tensor& bias_in, bool training, double momentum, double eps) {
+    WSOL_CHECK(x_in.defined(), "batch_norm: undefined input");
+    // bf16 autocast: normalised in float32 (the running statistics are buffers and keep their dtype).
+    const Tensor x = autocast_float(x_in), weight = autocast_float(weight_in), bias = autocast_float(bias_in);
     check_floating("batch_norm", x);
     WSOL_CHECK(x.dim() >= 2, "batch_norm: expected input of shape (N, C, ...), got ", shape_str(x.shape()));
     const int64_t channels = x.shape()[1];
@@ -130,8 +139,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         if (training) {
             WSOL_CHECK(count > 1, "batch_norm: expected more than 1 value per channel when training, got input of "
                        "shape ", shape_str(x.shape()));
-            mean = Tensor::empty({channels}, x.dtype(), x.device());
-            Tensor var = Tensor::empty({channels}, x.dtype(), x.device());
+            mean = Tensor::empty({channels}, stats_dtype(x), x.device());
+            Tensor var = Tensor::empty({channels}, stats_dtype(x), x.device());
             switch (backend) {
                 case DeviceType::CPU: cpu::batch_norm_stats(mean, var, x3); break;
                 case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::batch_norm_stats(mean, var, x3)); break;
@@ -141,14 +150,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                 WSOL_CHECK(!running_mean.requires_grad() && !running_var.requires_grad(),
                            "batch_norm: running statistics are buffers and must not require grad");
                 const double unbias = double(count) / double(count - 1);
-                copy_into(running_mean, add(mul(running_mean, 1.0 - momentum), mul(mean, momentum)));
-                copy_into(running_var, add(mul(running_var, 1.0 - momentum), mul(var, momentum * unbias)));
+                const Tensor batch_mean = to(mean, running_mean.dtype()), batch_var = to(var, running_var.dtype());
+                copy_into(running_mean, add(mul(running_mean, 1.0 - momentum), mul(batch_mean, momentum)));
+                copy_into(running_var, add(mul(running_var, 1.0 - momentum), mul(batch_var, momentum * unbias)));
                 running_mean.storage()->bump_version();
                 running_var.storage()->bump_version();
             }
         } else {
-            mean = clone(running_mean).detach();  // a copy: later updates must not reach saved values
-            rstd = rsqrt(add(running_var, eps));
+            // A copy: later updates must not reach saved values.
+            mean = clone(to(running_mean, stats_dtype(x))).detach();
+            rstd = rsqrt(add(to(running_var, stats_dtype(x)), eps));
         }
     }
     Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());

@@ -6,6 +6,9 @@
 #include "ops/cpu/pool.h"
 #include "ops/dispatch.h"
 #include "ops/shape.h"
+#if WSOL_CUDA
+#include "ops/cuda/pool.h"
+#endif
 
 namespace wsol {
 
@@ -55,8 +58,6 @@ Pool2dGeometry window_geometry(const char* op, const Tensor& x, Size2 kernel, Si
     return g;
 }
 
-[[noreturn]] void no_cuda(const char* op) { WSOL_FAIL(op, ": no CUDA kernel in this build yet"); }
-
 }  // namespace
 
 MaxPoolResult max_pool2d_with_indices(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation,
@@ -72,7 +73,7 @@ MaxPoolResult max_pool2d_with_indices(const Tensor& x, Size2 kernel, Size2 strid
     Tensor indices = Tensor::empty(out_shape, kInt64, x.device());
     switch (backend_of("max_pool2d", {x})) {
         case DeviceType::CPU: cpu::max_pool2d(y, indices, dense(x), g); break;
-        case DeviceType::CUDA: no_cuda("max_pool2d");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::max_pool2d(y, indices, dense(x), g)); break;
     }
     if (any_requires_grad({x})) {
         // The gradient of each output goes to the input element it picked.
@@ -80,7 +81,7 @@ MaxPoolResult max_pool2d_with_indices(const Tensor& x, Size2 kernel, Size2 strid
             Tensor gx = Tensor::empty(shape, grads[0].dtype(), grads[0].device());
             switch (backend_of("max_pool2d backward", {grads[0]})) {
                 case DeviceType::CPU: cpu::max_pool2d_grad(gx, dense(grads[0]), indices, g); break;
-                case DeviceType::CUDA: no_cuda("max_pool2d backward");
+                case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::max_pool2d_grad(gx, dense(grads[0]), indices, g)); break;
             }
             return TensorList{gx};
         });
@@ -106,7 +107,7 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
     Tensor y = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype(), x.device());
     switch (backend_of("avg_pool2d", {x})) {
         case DeviceType::CPU: cpu::avg_pool2d(y, dense(x), g); break;
-        case DeviceType::CUDA: no_cuda("avg_pool2d");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::avg_pool2d(y, dense(x), g)); break;
     }
     if (any_requires_grad({x})) {
         // Each output spreads its gradient evenly over its window (divided by the same divisor).
@@ -114,7 +115,7 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
             Tensor gx = Tensor::empty(shape, grads[0].dtype(), grads[0].device());
             switch (backend_of("avg_pool2d backward", {grads[0]})) {
                 case DeviceType::CPU: cpu::avg_pool2d_grad(gx, dense(grads[0]), g); break;
-                case DeviceType::CUDA: no_cuda("avg_pool2d backward");
+                case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::avg_pool2d_grad(gx, dense(grads[0]), g)); break;
             }
             return TensorList{gx};
         });
@@ -136,14 +137,14 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
     Tensor y = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype(), x.device());
     switch (backend_of("adaptive_avg_pool2d", {x})) {
         case DeviceType::CPU: cpu::adaptive_avg_pool2d(y, dense(x), g); break;
-        case DeviceType::CUDA: no_cuda("adaptive_avg_pool2d");
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::adaptive_avg_pool2d(y, dense(x), g)); break;
     }
     if (any_requires_grad({x})) {
         record_op("adaptive_avg_pool2d", {x}, {y}, [g, shape = x.shape()](const TensorList& grads, const GradMask&) {
             Tensor gx = Tensor::empty(shape, grads[0].dtype(), grads[0].device());
             switch (backend_of("adaptive_avg_pool2d backward", {grads[0]})) {
                 case DeviceType::CPU: cpu::adaptive_avg_pool2d_grad(gx, dense(grads[0]), g); break;
-                case DeviceType::CUDA: no_cuda("adaptive_avg_pool2d backward");
+                case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::adaptive_avg_pool2d_grad(gx, dense(grads[0]), g)); break;
             }
             return TensorList{gx};
         });

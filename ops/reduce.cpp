@@ -2,12 +2,14 @@
 //
 // Backward of a reduction broadcasts the output gradient back over the reduced axes: the kernel
 // result is reshaped to the keepdim shape and expanded to the input's shape (a view, no copy).
+// Under bf16 autocast, sum (so mean and var too) and logsumexp cast bf16 CUDA inputs to float32.
 #include "ops/reduce.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/cpu/reduce.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise.h"
@@ -62,8 +64,9 @@ Tensor expand_back(const Tensor& grad, const Shape& keep_shape, const Shape& inp
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const Axes& axes_in, bool keepdim) {
-    if (x.dtype() == kBool) return sum(to(x, kInt64), axes_in, keepdim);  // counts, as PyTorch
+Tensor sum(const Tensor& x_in, const Axes& axes_in, bool keepdim) {
+    if (x_in.dtype() == kBool) return sum(to(x_in, kInt64), axes_in, keepdim);  // counts, as PyTorch
+    const Tensor x = autocast_float(x_in);  // bf16 autocast: sums run and return in float32
     const Axes axes = normalize_axes(axes_in, x.dim(), "sum");
     Tensor kept = run_reduce(cpu::ReduceOp::Sum, "sum", x, axes);
     Tensor y = keepdim ? kept : reshape(kept, reduced_shape(x.shape(), axes, false));
@@ -166,7 +169,8 @@ Tensor argmin(const Tensor& x, int64_t axis, bool keepdim) {
     return min(x, axis, keepdim).indices;
 }
 
-Tensor logsumexp(const Tensor& x, const Axes& axes_in, bool keepdim) {
+Tensor logsumexp(const Tensor& x_in, const Axes& axes_in, bool keepdim) {
+    const Tensor x = autocast_float(x_in);
     check_floating("logsumexp", x);
     const Axes axes = normalize_axes(axes_in, x.dim(), "logsumexp");
     // lse(x) = m + log(sum(exp(x - m))) with m = max(x). m is a constant for the gradient (it

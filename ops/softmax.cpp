@@ -1,11 +1,13 @@
 // Softmax / log-softmax: forward dispatch and backward formula side by side (see ops/softmax.h).
 // x: any shape and layout -> y: same shape, contiguous. Kernels want rows, so a strided input is
-// made contiguous first; the backward saves only y.
+// made contiguous first; the backward saves only y. Under bf16 autocast a bf16 CUDA input is cast
+// to float32 first (ops/autocast.h).
 #include "ops/softmax.h"
 
 #include <algorithm>
 
 #include "autograd/node.h"
+#include "ops/autocast.h"
 #include "ops/cpu/softmax.h"
 #include "ops/dispatch.h"
 #include "ops/shape.h"
@@ -17,9 +19,10 @@ namespace wsol {
 
 namespace {
 
-Tensor softmax_impl(const Tensor& x, int64_t axis_in, bool log) {
+Tensor softmax_impl(const Tensor& x_in, int64_t axis_in, bool log) {
     const char* name = log ? "log_softmax" : "softmax";
-    WSOL_CHECK(x.defined(), name, ": undefined input");
+    WSOL_CHECK(x_in.defined(), name, ": undefined input");
+    const Tensor x = autocast_float(x_in);  // bf16 autocast: computed and returned in float32
     check_floating(name, x);
     // A 0-dim tensor is one row of one element: PyTorch accepts axis 0 or -1 for it, and the
     // kernels see (outer, n, inner) = (1, 1, 1).

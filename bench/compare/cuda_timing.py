@@ -32,5 +32,5 @@ def time_ms(fn, warmup=3, repeats=20):
 
 
 def report(name, amount, unit, ms):
-    scale = 1e-12 if unit == "TFLOP/s" else 1e-9
+    scale = {"TFLOP/s": 1e-12, "GB/s": 1e-9}.get(unit, 1.0)  # images/s: amount is the image count
     print(json.dumps({"name": name, "value": amount * scale / (ms * 1e-3), "unit": unit, "ms": ms}), flush=True)

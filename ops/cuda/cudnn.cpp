@@ -101,18 +101,24 @@ cudnnMathType_t wanted_math(DType dtype) {
     return CUDNN_DEFAULT_MATH;
 }
 
-// The first (fastest predicted) result that works and fits the workspace limit. For exact float32
-// (FMA math wanted) results that need tensor cores are skipped; one reported with the default math
-// type is run with FMA math forced, because on Ampere and later the default permits TF32.
+// The first (fastest predicted) result that works, fits the workspace limit and is deterministic
+// (some backward algorithms add partial results with atomics, so their gradients change from run
+// to run in the last bits; a deterministic one is taken when cuDNN proposes any, which it does for
+// the common shapes, as with torch.backends.cudnn.deterministic). For exact float32 (FMA math
+// wanted) results that need tensor cores are skipped; one reported with the default math type is
+// run with FMA math forced, because on Ampere and later the default permits TF32.
 template <class Perf>
 Choice pick(const Perf* perf, int returned, cudnnMathType_t wanted, const std::string& what) {
-    for (int i = 0; i < returned; ++i) {
-        if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > kMaxWorkspace) continue;
-        if (wanted == CUDNN_FMA_MATH) {
-            if (perf[i].mathType != CUDNN_FMA_MATH && perf[i].mathType != CUDNN_DEFAULT_MATH) continue;
-            return Choice{int(perf[i].algo), CUDNN_FMA_MATH, perf[i].memory};
+    for (bool deterministic_only : {true, false}) {
+        for (int i = 0; i < returned; ++i) {
+            if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > kMaxWorkspace) continue;
+            if (deterministic_only && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
+            if (wanted == CUDNN_FMA_MATH) {
+                if (perf[i].mathType != CUDNN_FMA_MATH && perf[i].mathType != CUDNN_DEFAULT_MATH) continue;
+                return Choice{int(perf[i].algo), CUDNN_FMA_MATH, perf[i].memory};
+            }
+            return Choice{int(perf[i].algo), perf[i].mathType, perf[i].memory};
         }
-        return Choice{int(perf[i].algo), perf[i].mathType, perf[i].memory};
     }
     WSOL_FAIL(what, ": cuDNN proposes no usable algorithm", wanted == CUDNN_FMA_MATH ? " without TF32" : "");
 }

@@ -6,7 +6,9 @@
 #
 # The GPU machine has CUDA 13, cuBLAS and cuDNN (from /usr/local/cuda and PyTorch's nvidia-* pip
 # packages) but no OpenBLAS, GoogleTest or Google Benchmark, and no network. So the bundle holds:
-#   bin/test_cuda, bin/bench_cuda   the gpu preset's programs (sm_90), symbols stripped
+#   bin.tar.gz                      the gpu preset's programs test_cuda and bench_cuda (sm_90), symbols
+#                                   stripped, compressed (their CUDA fat binaries shrink 4x: the carried
+#                                   tree is limited to 64 MiB)
 #   lib.tar.gz                      every shared library they load that is neither part of the C/C++
 #                                   runtime (libc, libm, libstdc++, libgcc_s, ...: the GPU machine's
 #                                   newer ones serve) nor CUDA (libcudart, libcublas*, libcudnn*: the
@@ -30,15 +32,16 @@ for b in "${bins[@]}"; do
 done
 
 rm -rf "$bundle"
-mkdir -p "$bundle/bin"
+mkdir -p "$bundle"
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
-mkdir -p "$staging/lib"
+mkdir -p "$staging/lib" "$staging/bin"
 
 for b in "${bins[@]}"; do
-    cp "$b" "$bundle/bin/"
-    strip --strip-unneeded "$bundle/bin/$(basename "$b")"
+    cp "$b" "$staging/bin/"
+    strip --strip-unneeded "$staging/bin/$(basename "$b")"
 done
+tar -czf "$bundle/bin.tar.gz" -C "$staging/bin" .
 
 # Libraries the GPU machine provides itself: the C/C++ runtime and everything CUDA.
 provided='^(linux-vdso|ld-linux|libc\.|libm\.|libdl\.|librt\.|libpthread\.|libstdc\+\+\.|libgcc_s\.|libcuda\.|libcudart\.|libcublas|libcublasLt\.|libcudnn|libnvrtc|libnvJitLink)'
@@ -65,8 +68,10 @@ tar -czf "$bundle/lib.tar.gz" -C "$staging/lib" .
     echo "needs there: glibc >= $(ldd --version | head -1 | grep -o '[0-9.]*$'), libstdc++ of GCC >= $(gcc -dumpversion), CUDA 13 (libcudart.so.13, libcublas(Lt).so.13), cuDNN 9 (libcudnn.so.9)"
     echo "bundled libraries:"
     ls -1 "$staging/lib" | sed 's/^/  /'
+    echo "programs (uncompressed):"
+    (cd "$staging/bin" && du -b ./* | sed 's/^/  /')
     echo "files:"
-    (cd "$bundle" && du -b bin/* lib.tar.gz | sed 's/^/  /')
+    (cd "$bundle" && du -b bin.tar.gz lib.tar.gz | sed 's/^/  /')
 } > "$bundle/MANIFEST"
 
 total=$(du -sb "$bundle" | cut -f1)

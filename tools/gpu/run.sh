@@ -18,14 +18,17 @@ root=$(pwd)
 bundle=${1:-$root/.gpu-bundle}
 out=${OUT:-${WSOL_GPU_OUT:-/tmp/wsol-gpu}}
 mkdir -p "$out"
-[[ -x $bundle/bin/test_cuda && -f $bundle/lib.tar.gz ]] || {
+[[ -f $bundle/bin.tar.gz && -f $bundle/lib.tar.gz ]] || {
     echo "run.sh: no bundle in $bundle (run tools/gpu/package.sh first, then carry the folder)" >&2
     exit 2
 }
 
-libs=$(mktemp -d)
-trap 'rm -rf "$libs"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+libs=$work/lib bins=$work/bin
+mkdir -p "$libs" "$bins"
 tar -xzf "$bundle/lib.tar.gz" -C "$libs"
+tar -xzf "$bundle/bin.tar.gz" -C "$bins"
 cuda_dirs=$(python3 "$root/tools/gpu/find_cuda_libs.py")
 export LD_LIBRARY_PATH="$libs${cuda_dirs:+:$cuda_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}
@@ -33,7 +36,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}
 echo "== machine"
 nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
 echo "CUDA library folders: ${cuda_dirs:-none found}"
-for b in "$bundle"/bin/*; do
+for b in "$bins"/*; do
     if ldd "$b" | grep -q "not found"; then
         echo "run.sh: $(basename "$b") cannot find these libraries:" >&2
         ldd "$b" | grep "not found" >&2
@@ -44,14 +47,14 @@ head -3 "$bundle/MANIFEST" 2>/dev/null
 tests_rc=0
 if [[ ${WSOL_GPU_TESTS:-1} != 0 ]]; then
     echo "== test_cuda"
-    (cd "$root" && "$bundle/bin/test_cuda" --gtest_output="json:$out/test_cuda.json" \
+    (cd "$root" && "$bins/test_cuda" --gtest_output="json:$out/test_cuda.json" \
         ${WSOL_GTEST_FILTER:+--gtest_filter=$WSOL_GTEST_FILTER} 2>&1 | tee "$out/test_cuda.log" | tail -n 40)
     tests_rc=${PIPESTATUS[0]}
 fi
 
 if [[ ${WSOL_GPU_BENCH:-1} != 0 ]]; then
     echo "== bench_cuda"
-    "$bundle/bin/bench_cuda" --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json \
+    "$bins/bench_cuda" --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json \
         --benchmark_min_time="${WSOL_BENCH_MIN_TIME:-0.2}" ${WSOL_BENCH_FILTER:+--benchmark_filter=$WSOL_BENCH_FILTER} \
         > "$out/bench_cuda.log" 2>&1
     echo "bench_cuda exit code $? (log in $out/bench_cuda.log)"

@@ -47,7 +47,7 @@ def benchmarks(folder):
         ctx = report.get("context", {})
         context = f" ({ctx.get('host_name', '')}, {ctx.get('date', '')})"
         for b in report.get("benchmarks", []):
-            for unit in ("TFLOP/s", "GB/s"):
+            for unit in ("TFLOP/s", "GB/s", "images/s"):
                 if unit in b:
                     ours[b["name"].replace("/manual_time", "")] = (b[unit], unit, b.get("real_time"))
     theirs = {}
