@@ -116,6 +116,17 @@ TrainConfig sat_synth() {
     return c;
 }
 
+TrainConfig vit_synth() {
+    // The classifier the demo pre-trains on the synthetic ILSVRC layout, as DeiT is pre-trained on
+    // ImageNet before SAT fine-tunes it: same small ViT as sat-synth.
+    TrainConfig c = sat_synth();
+    c.model = {{"method", "vit"},  {"architecture", "custom"}, {"embed_dim", 96}, {"depth", 4}, {"num_heads", 3},
+               {"patch_size", 16}, {"image_size", 112},        {"drop_path", 0.0}};
+    c.select_metric = "top1_loc";
+    c.eval_every = 100;  // selection on the last epoch only
+    return c;
+}
+
 }  // namespace
 
 TrainConfig preset(const std::string& name) {
@@ -124,11 +135,14 @@ TrainConfig preset(const std::string& name) {
     if (name == "sat-ilsvrc") return sat_ilsvrc(false);
     if (name == "sat-ilsvrc-seed") return sat_ilsvrc(true);
     if (name == "sat-synth") return sat_synth();
+    if (name == "vit-synth") return vit_synth();
     std::string known;
     for (const std::string& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
     WSOL_FAIL("unknown preset '", name, "' (known: ", known, ")");
 }
 
-std::vector<std::string> preset_names() { return {"sat-cub", "sat-cub-seed", "sat-ilsvrc", "sat-ilsvrc-seed", "sat-synth"}; }
+std::vector<std::string> preset_names() {
+    return {"sat-cub", "sat-cub-seed", "sat-ilsvrc", "sat-ilsvrc-seed", "sat-synth", "vit-synth"};
+}
 
 }  // namespace wsol::train

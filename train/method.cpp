@@ -14,6 +14,12 @@ std::string Method::load_pretrained(const NamedTensors& backbone_state) {
     NamedTensors matched;
     std::vector<std::string> skipped;
     for (const auto& [name, t] : backbone_state) {
+        // The pretrained classifier never transfers (other classes): SAT and CSFN delete head.* and
+        // head_dist.* before loading DeiT (sat_csfn.md D1), even where a shape happens to match.
+        if (name.rfind("head.", 0) == 0 || name.rfind("head_dist.", 0) == 0) {
+            skipped.push_back(name);
+            continue;
+        }
         auto it = ours.find(name);
         if (it != ours.end() && it->second->shape() == t.shape()) {
             matched.emplace_back(name, t);

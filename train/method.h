@@ -47,7 +47,8 @@ public:
     // no_weight_decay list; applied only when the recipe asks for it).
     virtual std::set<std::string> no_weight_decay() const { return {}; }
     // Initialises from a pretrained backbone's state dict (already converted to our names):
-    // copies every key that exists here with the same shape, drops the rest (e.g. a linear head),
+    // copies every key that exists here with the same shape except the classifier (head.*, head_dist.*),
+    // drops the rest,
     // and returns a one-line summary of what was kept, skipped and left at its fresh init.
     virtual std::string load_pretrained(const NamedTensors& backbone_state);
     // The random stream of the model's stochastic layers (drop-path), saved in checkpoints.
