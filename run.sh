@@ -54,9 +54,9 @@ case "${1:-}" in
         log "tests (ci)"
         OMP_NUM_THREADS=2 ctest --preset ci -j 2
         build asan
-        log "tests (AddressSanitizer + UndefinedBehaviorSanitizer)"
+        log "tests (AddressSanitizer + UndefinedBehaviorSanitizer; the slow learning test ran above)"
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 \
-            ctest --preset asan -j 2
+            ctest --preset asan -j 2 -LE slow
         if [ -x tools/fuzz.sh ]; then
             log "fuzzing (short)"
             tools/fuzz.sh "${WSOL_FUZZ_SECONDS:-10}"

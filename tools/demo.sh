@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The README demo (./run.sh demo): a synthetic dataset, SAT trained on it, both protocols, a report.
 #
-#   1. wsol-synth writes 10 classes in the CUB layout (+ wsolevaluation metadata) and the ILSVRC layout.
+#   1. wsol-synth writes 6 classes in the CUB layout (+ wsolevaluation metadata) and the ILSVRC layout
+#      (different images of the same classes): 96-128 px images, objects covering 15-60% of the
+#      image on textured backgrounds, no distractor shapes. tests/learning trains exactly this and
+#      checks it.
 #   2. wsol-train pre-trains a small ViT classifier on the ILSVRC-layout images (preset vit-synth),
 #      as SAT starts from a DeiT pre-trained on ImageNet.
 #   3. wsol-train fine-tunes SAT from it on the CUB-layout training split (preset sat-synth), picks the
@@ -31,13 +34,14 @@ done
 if [ $QUICK -eq 1 ]; then
     PER_CLASS=(--train-per-class 30 --val-per-class 4 --test-per-class 6); PRE_EPOCHS=2; SAT_EPOCHS=2
 else
-    PER_CLASS=(--train-per-class 150 --val-per-class 10 --test-per-class 20); PRE_EPOCHS=12; SAT_EPOCHS=12
+    PER_CLASS=(--train-per-class 250 --val-per-class 10 --test-per-class 30); PRE_EPOCHS=15; SAT_EPOCHS=15
 fi
 start=$(date +%s)
 mkdir -p "$OUT"
 
 echo "== 1/3 synthetic dataset -> $OUT/data"
-[ -d "$OUT/data" ] || "$BIN/wsol-synth" --out "$OUT/data" --classes 10 "${PER_CLASS[@]}" --seed 0
+[ -d "$OUT/data" ] || "$BIN/wsol-synth" --out "$OUT/data" --classes 6 "${PER_CLASS[@]}" --seed 0 \
+    --min-side 96 --max-side 128 --min-area 0.15 --min-distractors 0 --max-distractors 0
 
 echo "== 2/3 pre-training a small ViT classifier on the ILSVRC-layout images -> $OUT/pretrain"
 if [ ! -f "$OUT/pretrain/report/report.json" ]; then

@@ -97,33 +97,39 @@ TrainConfig sat_ilsvrc(bool seed_quirks) {
 }
 
 TrainConfig sat_synth() {
-    // A small ViT on 112x112 crops (7x7 patch grid): minutes on two CPU cores.
+    // A small ViT (4 blocks, 64 wide, 8x8 patches) on 64x64 crops of a wsol-synth dataset, the last
+    // three blocks gated: about 600 images/s on two CPU cores, so 15 epochs of 1,500 images take
+    // under a minute. Tuned on the demo's dataset (tools/demo.sh): initialised from vit-synth, it
+    // reaches ~98% GT-known Loc where training from scratch stays near 55% (SAT, like every
+    // method here, relies on a pretrained classifier to find the object first). Measured on that
+    // data: lr 1e-3 instead of 5e-4 loses ~10 points, two gated blocks instead of three ~40.
     TrainConfig c;
-    c.model = {{"method", "sat"},  {"architecture", "custom"}, {"embed_dim", 96}, {"depth", 4}, {"num_heads", 3},
-               {"patch_size", 16}, {"image_size", 112},        {"gated_blocks", 2}, {"area_threshold", 0.25},
-               {"drop_path", 0.0}};
-    c.resize = 128;
-    c.crop = 112;
-    c.lr = 1e-3;
+    c.model = {{"method", "sat"},  {"architecture", "custom"}, {"embed_dim", 64},   {"depth", 4},
+               {"num_heads", 2},   {"patch_size", 8},          {"image_size", 64},  {"gated_blocks", 3},
+               {"area_threshold", 0.25}, {"drop_path", 0.0}};
+    c.resize = 72;
+    c.crop = 64;
+    c.lr = 5e-4;
     c.weight_decay = 0.05;
     c.schedule = "cosine";
     c.warmup_epochs = 1;
     c.min_lr = 1e-5;
     c.batch_size = 32;
-    c.epochs = 12;
+    c.epochs = 15;
     c.seed = 0;
-    c.eval_every = 4;
+    c.eval_every = 5;
     return c;
 }
 
 TrainConfig vit_synth() {
     // The classifier the demo pre-trains on the synthetic ILSVRC layout, as DeiT is pre-trained on
-    // ImageNet before SAT fine-tunes it: same small ViT as sat-synth.
+    // ImageNet before SAT fine-tunes it: the same ViT as sat-synth without the SAT parts.
     TrainConfig c = sat_synth();
-    c.model = {{"method", "vit"},  {"architecture", "custom"}, {"embed_dim", 96}, {"depth", 4}, {"num_heads", 3},
-               {"patch_size", 16}, {"image_size", 112},        {"drop_path", 0.0}};
+    c.model = {{"method", "vit"},  {"architecture", "custom"}, {"embed_dim", 64},  {"depth", 4},
+               {"num_heads", 2},   {"patch_size", 8},          {"image_size", 64}, {"drop_path", 0.0}};
+    c.lr = 1e-3;
     c.select_metric = "top1_loc";
-    c.eval_every = 100;  // selection on the last epoch only
+    c.select_split = "";  // the last epoch
     return c;
 }
 

@@ -15,7 +15,7 @@
 //                    no-decay list effective
 //   sat-ilsvrc-seed  lr 1.5e-5, batch 512, one epoch ("1 epoch is enough"), eps 0.35, quirks kept
 //   sat-ilsvrc       the same with the fixes
-//   sat-synth        a small ViT on 112x112 inputs for the synthetic dataset (the README demo)
+//   sat-synth        a small ViT on 64x64 crops for the synthetic dataset (the README demo)
 //   vit-synth        the same ViT as a plain classifier, pre-trained on the synthetic ILSVRC layout
 //                    before sat-synth fine-tunes it (as DeiT is pre-trained on ImageNet)
 #pragma once

@@ -55,8 +55,10 @@ int main(int argc, char** argv) {
     int64_t seed = -1, max_steps = -1;
     bool skip_nonfinite = false, skip_bad = false, no_progress = false, decay_tokens = false;
 
-    app.add_option("--method", method, "method to train (sat)");
-    app.add_option("--preset", preset_name, "recipe: sat-cub, sat-cub-seed, sat-ilsvrc, sat-ilsvrc-seed, sat-synth");
+    std::string presets;
+    for (const std::string& name : wsol::train::preset_names()) presets += (presets.empty() ? "" : ", ") + name;
+    app.add_option("--method", method, "method to train (sat, or vit: a plain classifier)");
+    app.add_option("--preset", preset_name, "recipe: " + presets);
     app.add_option("--config", config_path, "JSON file with settings (keys of train/config.h)");
     app.add_option("--resume", resume_dir, "continue the run in this folder from its last checkpoint");
     app.add_option("--data", data, "dataset root: CUB_200_2011, an ILSVRC folder, or a wsol-synth output");
