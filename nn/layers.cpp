@@ -49,8 +49,10 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps_, double momentum_)
 Tensor BatchNorm2d::forward(const Tensor& x) const {
     WSOL_CHECK(x.dim() == 4, "BatchNorm2d: expected (N, C, H, W), got ", shape_str(x.shape()));
     if (is_training()) {
-        NoGradGuard no_grad;
-        add_(num_batches_tracked, Tensor::scalar<int64_t>(1, num_batches_tracked.device()));
+        // An int64 counter (PyTorch's buffer, kept for state-dict parity; nothing reads it with a
+        // momentum set): counted on the host, as the arithmetic ops take floating dtypes only.
+        const int64_t count = num_batches_tracked.item<int64_t>();
+        copy_into(num_batches_tracked, Tensor::scalar<int64_t>(count + 1, num_batches_tracked.device()));
     }
     return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
 }

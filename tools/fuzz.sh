@@ -37,10 +37,14 @@ for target in "${targets[@]}"; do
     scratch="build/fuzz/corpus/$target"
     artifacts="build/fuzz/artifacts/$target"
     mkdir -p "$scratch" "$artifacts"
-    [ -d "$seeds" ] || echo "fuzz.sh: warning: $target has no seed corpus in $seeds" >&2
+    if [ ! -d "$seeds" ] || [ -z "$(ls -A "$seeds")" ]; then
+        # A target without seeds starts from nothing and finds far less in a short run: an error,
+        # so that a renamed target or folder is noticed.
+        echo "fuzz.sh: $target has no seed corpus in $seeds" >&2
+        exit 1
+    fi
     echo "== $target: ${seconds}s"
-    corpora=("$scratch")
-    [ -d "$seeds" ] && corpora+=("$seeds")
+    corpora=("$scratch" "$seeds")
     # -timeout: one input running over 10 s counts as a hang; -rss_limit_mb: 2 GiB counts as a leak/bomb.
     if ! "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
             -artifact_prefix="$artifacts/" "${corpora[@]}" 2>"build/fuzz/$target.log"; then

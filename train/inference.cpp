@@ -94,6 +94,7 @@ void save_model(const std::string& path, const LoadedModel& model) {
     ckpt.meta["preprocessing"] = {{"resize", model.resize}, {"crop", model.crop}, {"mean", {0.485, 0.456, 0.406}},
                                   {"std", {0.229, 0.224, 0.225}}};
     if (!model.class_names.empty()) ckpt.meta["class_names"] = model.class_names;
+    if (model.meta.contains("legacy_threshold")) ckpt.meta["legacy_threshold"] = model.meta["legacy_threshold"];
     ckpt.meta["converted_from"] = model.source;
     nn::save_checkpoint(path, ckpt);
 }

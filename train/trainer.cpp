@@ -1,10 +1,14 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <sstream>
 
 #include "data/loader.h"
@@ -26,7 +30,8 @@ namespace {
 std::atomic<bool> g_stop_requested{false};
 
 // Keeps the lines of a log for which keep(line) holds: on resume, steps logged after the checkpoint
-// (and before a crash) would otherwise appear twice.
+// (and before a crash) would otherwise appear twice. A process killed while writing may also have
+// left a half-written last line; `keep` must reject such a line rather than throw.
 void trim_log(const std::string& path, const std::function<bool(const std::string&)>& keep) {
     if (!fs::exists(path)) return;
     std::istringstream in(read_file(path));
@@ -36,6 +41,17 @@ void trim_log(const std::string& path, const std::function<bool(const std::strin
     }
     write_file_atomic(path, out);
 }
+
+// The integer field `key` of a JSON-lines log line; nullopt when the line is not a complete JSON
+// object or lacks the field (a line cut short by a kill).
+std::optional<int64_t> json_line_int(const std::string& line, const char* key) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
+    return j[key].get<int64_t>();
+}
+
+// The columns of epochs.csv; a row with fewer fields was cut short.
+constexpr const char* kEpochsCsvHeader = "epoch,steps,loss,train_acc,lr,seconds,images_per_second";
 
 std::unique_ptr<nn::LRSchedule> make_schedule(const TrainConfig& c, int64_t steps_per_epoch) {
     const int64_t total = std::max<int64_t>(1, int64_t(c.epochs) * steps_per_epoch);
@@ -63,6 +79,7 @@ struct Trainer::State {
     // Curves for the plot.
     std::vector<double> step_x, step_loss;
     std::vector<double> eval_x, eval_metric;
+    size_t skipped_reported = 0;  // entries of the loader's skipped() already reported
 };
 
 Trainer::Trainer(TrainConfig config) : Trainer(std::move(config), false) {}
@@ -90,6 +107,11 @@ void Trainer::build(bool resuming) {
     read.skip_bad = config_.skip_bad_images;
     splits_ = find_splits(config_.data, config_.metadata, read);
     WSOL_CHECK(splits_.train != nullptr, "wsol-train: ", config_.data, " has no training split");
+    for (const auto& [name, split] : {std::pair{"train", splits_.train}, {"val", splits_.val}, {"test", splits_.test}}) {
+        if (split && !split->skipped.empty()) {
+            std::fprintf(stderr, "wsol-train: %s split: %s\n", name, data::skipped_summary(split->skipped).c_str());
+        }
+    }
     WSOL_CHECK(config_.select_split != "val" || splits_.val != nullptr || config_.select_split.empty(), "wsol-train: ",
                config_.data, " has no held-out val split to select checkpoints on; give --metadata with a val/ "
                "folder (wsolevaluation's), or --select-split '' to keep the last epoch");
@@ -150,7 +172,11 @@ void Trainer::save_checkpoint(const std::string& path, bool with_optimizer) cons
     ckpt.meta["config"] = config_.to_json();
     ckpt.meta["position"] = {{"epoch", position_.epoch},         {"batch", position_.batch},
                              {"step", position_.step},           {"best_epoch", position_.best_epoch},
-                             {"best_metric", position_.best_metric}, {"epoch_sums", state_->epoch_sums}};
+                             {"best_metric", position_.best_metric}, {"best_threshold", position_.best_threshold},
+                             {"epoch_sums", state_->epoch_sums}};
+    // The legacy map threshold that did best on the held-out split when the best checkpoint was
+    // chosen: wsol-infer's default threshold for this model.
+    if (position_.best_threshold >= 0) ckpt.meta["legacy_threshold"] = position_.best_threshold;
     const Generator& gen = method_->generator();
     ckpt.meta["generator"] = {{"seed", gen.seed()}, {"offset", gen.offset()}};
     fs::create_directories(fs::path(path).parent_path());
@@ -187,6 +213,7 @@ void Trainer::load_resume_state(const std::string& path) {
     position_.step = pos.at("step").get<int64_t>();
     position_.best_epoch = pos.at("best_epoch").get<int>();
     position_.best_metric = pos.at("best_metric").get<double>();
+    position_.best_threshold = pos.value("best_threshold", -1.0);
     state_->epoch_sums = pos.value("epoch_sums", nlohmann::json::object());
     const nlohmann::json& gen = ckpt.meta.at("generator");
     method_->generator().set_state(gen.at("seed").get<uint64_t>(), gen.at("offset").get<uint64_t>());
@@ -195,10 +222,54 @@ void Trainer::load_resume_state(const std::string& path) {
     const int64_t step = position_.step;
     const int epoch = position_.epoch;
     trim_log(path_in_run("train_log.jsonl"), [&](const std::string& line) {
-        return nlohmann::json::parse(line, nullptr, false).value("step", int64_t(1) << 62) <= step;
+        const std::optional<int64_t> logged = json_line_int(line, "step");
+        return logged && *logged <= step;
     });
+    trim_log(path_in_run("eval_log.jsonl"), [&](const std::string& line) {
+        const std::optional<int64_t> logged = json_line_int(line, "epoch");
+        return logged && *logged < epoch;
+    });
+    const auto fields = [](const std::string& line) { return std::count(line.begin(), line.end(), ',') + 1; };
+    const auto header_fields = fields(kEpochsCsvHeader);
     trim_log(path_in_run("epochs.csv"), [&](const std::string& line) {
-        return line.rfind("epoch", 0) == 0 || std::stoi(line.substr(0, line.find(','))) < epoch;
+        if (line == kEpochsCsvHeader) return true;
+        if (fields(line) != header_fields) return false;
+        try {
+            return std::stoi(line.substr(0, line.find(','))) < epoch;
+        } catch (const std::exception&) {
+            return false;
+        }
+    });
+    restore_curves();
+}
+
+// The curves of the final plot (training loss per step, selection metric per epoch) come from the
+// logs, so a resumed run plots its whole history.
+void Trainer::restore_curves() {
+    State& s = *state_;
+    s.step_x.clear();
+    s.step_loss.clear();
+    s.eval_x.clear();
+    s.eval_metric.clear();
+    const auto each_line = [&](const std::string& name, const std::function<void(const nlohmann::json&)>& f) {
+        const std::string path = path_in_run(name);
+        if (!fs::exists(path)) return;
+        std::istringstream in(read_file(path));
+        std::string line;
+        while (std::getline(in, line)) {
+            const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_object()) f(j);
+        }
+    };
+    each_line("train_log.jsonl", [&](const nlohmann::json& j) {
+        if (!j.contains("loss") || !j["loss"].is_number()) return;  // skipped (non-finite) steps
+        s.step_x.push_back(j.value("step", 0.0));
+        s.step_loss.push_back(j["loss"].get<double>());
+    });
+    each_line("eval_log.jsonl", [&](const nlohmann::json& j) {
+        if (!j.contains("value") || !j["value"].is_number()) return;
+        s.eval_x.push_back(j.value("epoch", 0.0) + 1.0);
+        s.eval_metric.push_back(j["value"].get<double>());
     });
 }
 
@@ -285,15 +356,30 @@ bool Trainer::train_epoch() {
     }
     const double epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     bar.finish("");
+    report_skipped(loader.skipped());
     // The epoch summary row.
     const bool new_csv = !fs::exists(path_in_run("epochs.csv"));
     std::ofstream csv(path_in_run("epochs.csv"), std::ios::app);
     const int64_t seen = std::max<int64_t>(1, sums.value("seen", int64_t(1)));
-    if (new_csv) csv << "epoch,steps,loss,train_acc,lr,seconds,images_per_second\n";
+    if (new_csv) csv << kEpochsCsvHeader << "\n";
     csv << position_.epoch << "," << position_.step << "," << sums.value("loss", 0.0) / double(seen) << ","
         << double(sums.value("correct", int64_t(0))) / double(seen) << "," << s.schedule->lr_at(position_.step) << ","
         << epoch_seconds << "," << double(epoch_images) / std::max(epoch_seconds, 1e-9) << "\n";
     return true;
+}
+
+// Training samples that --skip-bad-images dropped this epoch: appended to skipped_images.txt in the
+// run folder and counted on stderr (never silently).
+void Trainer::report_skipped(const std::vector<data::SkippedInput>& skipped) {
+    size_t& reported = state_->skipped_reported;
+    if (skipped.size() <= reported) return;
+    std::ofstream out(path_in_run("skipped_images.txt"), std::ios::app);
+    for (size_t i = reported; i < skipped.size(); ++i) {
+        out << "epoch " << position_.epoch << "\t" << skipped[i].where << "\t" << skipped[i].reason << "\n";
+    }
+    std::fprintf(stderr, "wsol-train: epoch %d skipped %zu bad training image(s); see %s\n", position_.epoch + 1,
+                 skipped.size() - reported, path_in_run("skipped_images.txt").c_str());
+    reported = skipped.size();
 }
 
 void Trainer::evaluate_selection() {
@@ -301,7 +387,7 @@ void Trainer::evaluate_selection() {
     const bool last = epoch + 1 == config_.epochs;
     const bool scheduled = epoch >= config_.eval_from_epoch && (epoch - config_.eval_from_epoch) % config_.eval_every == 0;
     if (config_.select_split.empty() || !(scheduled || last)) return;
-    const std::shared_ptr<const data::Dataset> split = config_.select_split == "val" ? splits_.val : splits_.test;
+    const std::shared_ptr<const data::Dataset> split = splits_.val;  // select_split is "val" (validate())
     EvalOptions o;
     o.resize = config_.resize;
     o.crop = config_.crop;
@@ -310,8 +396,10 @@ void Trainer::evaluate_selection() {
     o.batch_size = config_.batch_size;
     o.workers = config_.workers;
     o.skip_bad_images = config_.skip_bad_images;
-    o.legacy = config_.select_metric != "maxboxacc_v2";
-    o.wsoleval = config_.select_metric == "maxboxacc_v2";
+    // Both protocols, whatever the selection metric: the eval log and the progress line carry the
+    // legacy figures and wsolevaluation's side by side.
+    o.legacy = true;
+    o.wsoleval = true;
     EvalReport r = evaluate(*method_, split, o);
     const double metric = r.metric(config_.select_metric);
     state_->eval_x.push_back(double(epoch + 1));
@@ -320,12 +408,15 @@ void Trainer::evaluate_selection() {
     log << nlohmann::json{{"epoch", epoch}, {"step", position_.step}, {"split", config_.select_split},
                           {"metric", config_.select_metric}, {"value", metric}, {"report", r.to_json()}}.dump() << "\n";
     if (config_.progress) {
-        std::fprintf(stderr, "  %s %s %.2f%s\n", config_.select_split.c_str(), config_.select_metric.c_str(), metric,
+        std::fprintf(stderr, "  %s: Top-1 Cls %.2f  Top-1 Loc %.2f  GT-known Loc %.2f  MaxBoxAccV2 %.2f; %s %.2f%s\n",
+                     config_.select_split.c_str(), r.metric("top1_cls"), r.metric("top1_loc"), r.metric("gt_known_loc"),
+                     r.metric("maxboxacc_v2"), config_.select_metric.c_str(), metric,
                      metric > position_.best_metric ? " (best so far)" : "");
     }
     if (metric > position_.best_metric) {
         position_.best_metric = metric;
         position_.best_epoch = epoch;
+        position_.best_threshold = r.legacy->per_threshold.at(r.legacy->best_index).threshold;
         save_checkpoint(path_in_run("checkpoints/best.safetensors"), false);
     }
 }

@@ -8,6 +8,8 @@
 //   epochs.csv                 one line per epoch (mean losses, train accuracy, held-out metrics)
 //   checkpoints/last.safetensors   model + optimizer + position (epoch, step, RNG): what --resume reads
 //   checkpoints/best.safetensors   the model with the best held-out metric (selection never uses test)
+//   eval_log.jsonl             one line per held-out evaluation (both protocols' full report)
+//   skipped_images.txt         training images --skip-bad-images dropped, per epoch (when any)
 //   report/                    report.json, report.txt, curves.png, index.html + overlays
 //
 // Resuming (--resume <run folder>) continues bit-identically on the CPU: the loader's batches are
@@ -20,7 +22,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "data/dataset.h"
 #include "train/config.h"
 #include "train/datasets.h"
 #include "train/evaluate.h"
@@ -62,13 +66,16 @@ private:
         int64_t step = 0;   // optimizer steps taken
         int best_epoch = -1;
         double best_metric = -1.0;
+        double best_threshold = -1.0;  // the legacy threshold that was best at best_epoch (-1: none yet)
     };
     Trainer(TrainConfig config, bool resuming);
     void build(bool resuming);
     bool train_epoch();  // false when stopped early (max_steps or a stop request)
     void save_checkpoint(const std::string& path, bool with_optimizer) const;
     void load_resume_state(const std::string& path);
+    void restore_curves();
     void evaluate_selection();
+    void report_skipped(const std::vector<data::SkippedInput>& skipped);
     void write_final_report(TrainResult& result);
     std::string path_in_run(const std::string& relative) const;
 

@@ -1,13 +1,17 @@
 // CPU elementwise kernels. Each op is a small lambda applied by map_unary/map_binary over a
 // StridedLoop; when every operand is contiguous along the inner run the loop is a plain pointer
-// loop that the compiler vectorises.
+// loop that the compiler vectorises. Ops whose formula is a library call (std::erf, std::exp),
+// which the compiler cannot vectorise, may also pass a `run` kernel for those contiguous runs:
+// float32 GELU does (ops/cpu/gelu_math.h).
 #include "ops/cpu/elementwise.h"
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "engine/dispatch.h"
 #include "engine/strided_loop.h"
+#include "ops/cpu/gelu_math.h"
 #include "ops/cpu/vec_math.h"
 
 namespace wsol::cpu {
@@ -19,14 +23,23 @@ constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1/sqrt(2 pi)
 constexpr double kSqrt2OverPi = 0.79788456080286535588; // sqrt(2/pi)
 constexpr double kGeluCoeff = 0.044715;
 
-template <class To, class Ti, class F>
-void map_unary(const Tensor& out, const Tensor& x, F f) {
+// The default `run` argument of map_unary/map_binary: no special kernel, contiguous runs use f.
+struct NoRunKernel {};
+
+// out = f(x) elementwise. `run(o, a, n)`, when given, does the same for a contiguous run of n
+// elements (o[i] = f(a[i])); it must give the same values as f.
+template <class To, class Ti, class F, class Run = NoRunKernel>
+void map_unary(const Tensor& out, const Tensor& x, F f, Run run = {}) {
     StridedLoop<2> loop(out.shape(), {out, x});
     loop.run([&](std::array<char*, 2> p, std::array<int64_t, 2> s, int64_t n) {
         if (s[0] == int64_t(sizeof(To)) && s[1] == int64_t(sizeof(Ti))) {
             To* o = reinterpret_cast<To*>(p[0]);
             const Ti* a = reinterpret_cast<const Ti*>(p[1]);
-            for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+            if constexpr (std::is_same_v<Run, NoRunKernel>) {
+                for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+            } else {
+                run(o, a, n);
+            }
         } else {
             for (int64_t i = 0; i < n; ++i) {
                 *reinterpret_cast<To*>(p[0] + i * s[0]) = f(*reinterpret_cast<const Ti*>(p[1] + i * s[1]));
@@ -35,15 +48,21 @@ void map_unary(const Tensor& out, const Tensor& x, F f) {
     });
 }
 
-template <class To, class Ta, class Tb, class F>
-void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+// out = f(a, b) elementwise, a and b broadcast. `run(o, x, y, n)`, when given, does the same for a
+// run where all three are contiguous (o[i] = f(x[i], y[i])); it must give the same values as f.
+template <class To, class Ta, class Tb, class F, class Run = NoRunKernel>
+void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f, Run run = {}) {
     StridedLoop<3> loop(out.shape(), {out, a, b});
     loop.run([&](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n) {
         if (s[0] == int64_t(sizeof(To)) && s[1] == int64_t(sizeof(Ta)) && s[2] == int64_t(sizeof(Tb))) {
             To* o = reinterpret_cast<To*>(p[0]);
             const Ta* x = reinterpret_cast<const Ta*>(p[1]);
             const Tb* y = reinterpret_cast<const Tb*>(p[2]);
-            for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+            if constexpr (std::is_same_v<Run, NoRunKernel>) {
+                for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+            } else {
+                run(o, x, y, n);
+            }
         } else if (s[0] == int64_t(sizeof(To)) && s[1] == int64_t(sizeof(Ta)) && s[2] == 0) {
             // Common broadcast: a row against one value (bias, per-channel scale).
             To* o = reinterpret_cast<To*>(p[0]);
@@ -59,27 +78,57 @@ void map_binary(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
     });
 }
 
-// float GELU goes through vec_normal_cdf / vec_exp (ops/cpu/vec_math.h): std::erf is a scalar
-// library call that made GELU ~50x slower than memory bandwidth; those helpers vectorise.
-template <class T>
-WSOL_ALWAYS_INLINE T gelu_erf(T x) {
-    if constexpr (std::is_same_v<T, float>) return x * vec_normal_cdf(x);
-    return T(0.5) * x * (T(1) + std::erf(x * T(kSqrtHalf)));
+// GELU. float64: the C library (gradcheck runs in float64, accuracy first). float32: the
+// branch-free formulas of ops/cpu/gelu_math.h, through the *_run kernels below for contiguous
+// runs and called per element for strided ones (same values either way).
+double gelu_erf(double x) { return 0.5 * x * (1.0 + std::erf(x * kSqrtHalf)); }
+double gelu_erf_grad(double x) {
+    return 0.5 * (1.0 + std::erf(x * kSqrtHalf)) + x * kInvSqrt2Pi * std::exp(-0.5 * x * x);
 }
-template <class T>
-WSOL_ALWAYS_INLINE T gelu_erf_grad(T x) {
-    if constexpr (std::is_same_v<T, float>) return vec_normal_cdf(x) + x * float(kInvSqrt2Pi) * vec_exp(-0.5f * x * x);
-    return T(0.5) * (T(1) + std::erf(x * T(kSqrtHalf))) + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x);
+double gelu_tanh(double x) { return 0.5 * x * (1.0 + std::tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x))); }
+double gelu_tanh_grad(double x) {
+    const double t = std::tanh(kSqrt2OverPi * (x + kGeluCoeff * x * x * x));
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * kSqrt2OverPi * (1.0 + 3.0 * kGeluCoeff * x * x);
 }
-template <class T>
-T gelu_tanh(T x) {
-    return T(0.5) * x * (T(1) + std::tanh(T(kSqrt2OverPi) * (x + T(kGeluCoeff) * x * x * x)));
+float gelu_erf(float x) { return gelu_erf_f32(x); }
+float gelu_erf_grad(float x) { return gelu_erf_grad_f32(x); }
+float gelu_tanh(float x) { return gelu_tanh_f32(x); }
+float gelu_tanh_grad(float x) { return gelu_tanh_grad_f32(x); }
+
+// The contiguous float32 GELU loops. The build targets baseline x86-64 (no -march flag, so the
+// binaries run on any x86-64 machine); WSOL_VECTOR_CLONES compiles each loop for SSE2, AVX2 and
+// AVX-512 and the loader picks the widest the CPU has (ops/cpu/vec_math.h). `omp simd` tells the
+// compiler the iterations are independent, so it needs no runtime aliasing check (out == x, in
+// place, is fine: element i is read before it is written). The gelu_*_f32 functions are
+// always-inline, so their bodies are compiled into each clone at its vector width.
+WSOL_VECTOR_CLONES void gelu_erf_run(float* out, const float* x, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = gelu_erf_f32(x[i]);
 }
-template <class T>
-T gelu_tanh_grad(T x) {
-    const T t = std::tanh(T(kSqrt2OverPi) * (x + T(kGeluCoeff) * x * x * x));
-    return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCoeff) * x * x);
+WSOL_VECTOR_CLONES void gelu_tanh_run(float* out, const float* x, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_f32(x[i]);
 }
+// grad_x = grad_y * gelu'(x)
+WSOL_VECTOR_CLONES void gelu_erf_grad_run(float* grad_x, const float* grad_y, const float* x, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) grad_x[i] = grad_y[i] * gelu_erf_grad_f32(x[i]);
+}
+WSOL_VECTOR_CLONES void gelu_tanh_grad_run(float* grad_x, const float* grad_y, const float* x, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) grad_x[i] = grad_y[i] * gelu_tanh_grad_f32(x[i]);
+}
+
+// `run` where T is float, no run kernel (NoRunKernel) where it is double.
+template <class T, class Run>
+auto float_only(Run run) {
+    if constexpr (std::is_same_v<T, float>) {
+        return run;
+    } else {
+        return NoRunKernel{};
+    }
+}
+
 template <class T>
 T sigmoid_of(T x) {
     return T(1) / (T(1) + std::exp(-x));
@@ -117,8 +166,10 @@ void unary_floating(UnaryOp op, const Tensor& out, const Tensor& x) {
         case UnaryOp::Relu: return map_unary<T, T>(out, x, [](T v) { return v > T(0) ? v : T(0); });
         case UnaryOp::Sigmoid: return map_unary<T, T>(out, x, [](T v) { return sigmoid_of(v); });
         case UnaryOp::Tanh: return map_unary<T, T>(out, x, [](T v) { return std::tanh(v); });
-        case UnaryOp::Gelu: return map_unary<T, T>(out, x, [](T v) { return gelu_erf(v); });
-        case UnaryOp::GeluTanh: return map_unary<T, T>(out, x, [](T v) { return gelu_tanh(v); });
+        case UnaryOp::Gelu:
+            return map_unary<T, T>(out, x, [](T v) { return gelu_erf(v); }, float_only<T>(gelu_erf_run));
+        case UnaryOp::GeluTanh:
+            return map_unary<T, T>(out, x, [](T v) { return gelu_tanh(v); }, float_only<T>(gelu_tanh_run));
         case UnaryOp::Tanhshrink: return map_unary<T, T>(out, x, [](T v) { return v - std::tanh(v); });
         case UnaryOp::IsFinite: return map_unary<bool, T>(out, x, [](T v) { return std::isfinite(v); });
         case UnaryOp::LogicalNot: break;
@@ -193,9 +244,11 @@ void unary_grad(UnaryOp op, const Tensor& grad_x, const Tensor& grad_y, const Te
         switch (op) {
             // Derivatives in terms of the input x ...
             case UnaryOp::Gelu:
-                return map_binary<T, T, T>(grad_x, grad_y, x, [](T g, T v) { return g * gelu_erf_grad(v); });
+                return map_binary<T, T, T>(grad_x, grad_y, x, [](T g, T v) { return g * gelu_erf_grad(v); },
+                                           float_only<T>(gelu_erf_grad_run));
             case UnaryOp::GeluTanh:
-                return map_binary<T, T, T>(grad_x, grad_y, x, [](T g, T v) { return g * gelu_tanh_grad(v); });
+                return map_binary<T, T, T>(grad_x, grad_y, x, [](T g, T v) { return g * gelu_tanh_grad(v); },
+                                           float_only<T>(gelu_tanh_grad_run));
             case UnaryOp::Relu:
                 return map_binary<T, T, T>(grad_x, grad_y, x, [](T g, T v) { return v > T(0) ? g : T(0); });
             case UnaryOp::Abs:

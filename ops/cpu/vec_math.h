@@ -81,29 +81,6 @@ WSOL_ALWAYS_INLINE float vec_exp(float x) {
 
 inline double vec_exp(double x) { return std::exp(x); }
 
-// The standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2, for GELU. It uses the erfc
-// approximation of Numerical Recipes (erfcc: exp(-z^2) times a degree-9 polynomial in
-// t = 1 / (1 + z/2), relative error below 1.2e-7 for every z >= 0) rather than 1 + erf(x), so
-// the negative tail keeps its relative accuracy instead of cancelling. Branch-free like vec_exp.
-WSOL_ALWAYS_INLINE float vec_normal_cdf(float x) {
-    const float z = std::fabs(x) * 0.70710678118654752f;  // |x| / sqrt 2
-    const float t = 1.0f / (1.0f + 0.5f * z);
-    float p = 0.17087277f;
-    p = p * t - 0.82215223f;
-    p = p * t + 1.48851587f;
-    p = p * t - 1.13520398f;
-    p = p * t + 0.27886807f;
-    p = p * t - 0.18628806f;
-    p = p * t + 0.09678418f;
-    p = p * t + 0.37409196f;
-    p = p * t + 1.00002368f;
-    p = p * t - 1.26551223f;
-    const float half_erfc = 0.5f * t * vec_exp(p - z * z);  // Phi(-|x|)
-    const int32_t negative = std::bit_cast<int32_t>(x) >> 31;  // all ones when the sign bit is set
-    return std::bit_cast<float>(select_bits(negative, std::bit_cast<int32_t>(half_erfc),
-                                            std::bit_cast<int32_t>(1.0f - half_erfc)));
-}
-
 inline constexpr int64_t kSumBlock = 256;
 
 // sum over i in [0, n) of term(i), where term returns T (and may also store, e.g. y[i] = e).

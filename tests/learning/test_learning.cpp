@@ -11,6 +11,7 @@
 // About two minutes of training on two cores: labelled `slow` (the sanitizer pass skips it).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "data/synth.h"
@@ -65,7 +66,11 @@ TEST(Learning, SatFindsTheSyntheticObjects) {
     o.threads = 2;
     data::write_synth_dataset(o, {});
 
+    // The presets' seeds; WSOL_LEARNING_SEED=N trains both stages with seed N instead, to see how
+    // the figures spread over seeds (how the bars below were checked for margin).
+    const char* seed_override = std::getenv("WSOL_LEARNING_SEED");
     train::TrainConfig pre = train::preset("vit-synth");
+    if (seed_override) pre.seed = std::stoull(seed_override);
     pre.data = o.out_dir + "/ILSVRC";
     pre.out = root + "/pretrain";
     pre.final_test = false;
@@ -77,18 +82,24 @@ TEST(Learning, SatFindsTheSyntheticObjects) {
     sat.init = pre.out + "/checkpoints/last.safetensors";
     sat.out = root + "/sat";
     sat.progress = false;
+    if (seed_override) sat.seed = std::stoull(seed_override) + 1;
     train::Trainer trainer(sat);
     const train::TrainResult r = trainer.run();
     ASSERT_TRUE(r.test.has_value());
-    const double gt_known = r.test->metric("gt_known_loc"), top1_loc = r.test->metric("top1_loc");
+    // GT-known Loc both as the legacy protocol defines it (SAT's fixed thresholds 0.3-0.45 of the
+    // map's range) and as wsolevaluation does (MaxBoxAcc: IoU >= 0.5 at the best map threshold).
+    // Measured with this recipe: 98.3-98.9 (both) and MaxBoxAccV2 95-96 over three seeds of both
+    // stages (WSOL_LEARNING_SEED), so the bars leave ~8 points for other CPUs' rounding.
+    const double gt_known = r.test->metric("gt_known_loc"), maxboxacc = r.test->metric("maxboxacc");
     const double maxboxacc_v2 = r.test->metric("maxboxacc_v2"), top1_cls = r.test->metric("top1_cls");
     const double baseline = centred_box_baseline(*trainer.splits().test);
-    std::printf("test split: Top-1 Cls %.2f  Top-1 Loc %.2f  GT-known Loc %.2f  MaxBoxAccV2 %.2f; "
+    std::printf("test split: Top-1 Cls %.2f  Top-1 Loc %.2f  GT-known Loc %.2f  MaxBoxAcc %.2f  MaxBoxAccV2 %.2f; "
                 "best centred box %.2f\n",
-                top1_cls, top1_loc, gt_known, maxboxacc_v2, baseline);
+                top1_cls, r.test->metric("top1_loc"), gt_known, maxboxacc, maxboxacc_v2, baseline);
     EXPECT_GE(top1_cls, 95.0);
     EXPECT_GE(gt_known, 90.0);
-    EXPECT_GE(maxboxacc_v2, 80.0);
+    EXPECT_GE(maxboxacc, 90.0);
+    EXPECT_GE(maxboxacc_v2, 85.0);
     EXPECT_GE(gt_known, baseline + 20.0);
     if (!HasFailure()) fs::remove_all(root);  // otherwise the runs (logs, report, overlays) stay for a look
 }

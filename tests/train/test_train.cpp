@@ -1,7 +1,11 @@
 // wsol-train's library: configuration, public checkpoint conversion, the training loop's checkpoints
 // and bit-identical resume, non-finite losses, and the evaluation runner.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "nn/checkpoint.h"
 #include "train/inference.h"
@@ -67,6 +71,47 @@ TEST(Methods, RegistryAndDescriptions) {
     EXPECT_EQ(p.maps.shape(), (Shape{2, 4, 4}));
 }
 
+// SAT's spatial token from a pretrained classifier: "random" (SAT's way) leaves it as initialised,
+// "cls" copies the class token and the class token's position embedding; the head never transfers.
+TEST(Methods, SatLocInitFromTheClassToken) {
+    const nlohmann::json arch = {{"architecture", "custom"}, {"embed_dim", 16}, {"depth", 2}, {"num_heads", 2},
+                                 {"patch_size", 8},          {"image_size", 32}, {"num_classes", 3}};
+    nlohmann::json vit_description = arch;
+    vit_description["method"] = "vit";
+    auto vit = train::make_method(vit_description, 5);
+    NamedTensors backbone = vit->model().state_dict();
+    const auto tensor = [](const NamedTensors& state, const std::string& name) {
+        for (const auto& [n, t] : state) {
+            if (n == name) return t;
+        }
+        throw std::runtime_error("no " + name);
+    };
+    const std::vector<float> cls = tensor(backbone, "cls_token").to_vector<float>();
+    const std::vector<float> pos = tensor(backbone, "pos_embed").to_vector<float>();
+    const std::vector<float> cls_pos(pos.begin(), pos.begin() + 16);  // row 0 of (1, 1 + P, 16)
+
+    nlohmann::json sat_description = arch;
+    sat_description["method"] = "sat";
+    sat_description["gated_blocks"] = 1;
+    sat_description["loc_init"] = "cls";
+    auto sat = train::make_method(sat_description, 0);
+    EXPECT_NE(sat->load_pretrained(backbone).find("copied from cls_token"), std::string::npos);
+    const NamedTensors loaded = sat->model().state_dict();
+    EXPECT_EQ(tensor(loaded, "loc_token").to_vector<float>(), cls);
+    EXPECT_EQ(tensor(loaded, "loc_embed").to_vector<float>(), cls_pos);
+    EXPECT_EQ(tensor(loaded, "cls_token").to_vector<float>(), cls);
+
+    sat_description["loc_init"] = "random";
+    auto plain = train::make_method(sat_description, 0);
+    const std::vector<float> before = tensor(plain->model().state_dict(), "loc_token").to_vector<float>();
+    plain->load_pretrained(backbone);
+    EXPECT_EQ(tensor(plain->model().state_dict(), "loc_token").to_vector<float>(), before);
+    EXPECT_EQ(plain->describe()["loc_init"], "random");
+
+    sat_description["loc_init"] = "mean";
+    EXPECT_WSOL_ERROR(train::make_method(sat_description, 0), "loc_init must be random or cls");
+}
+
 // ---- public checkpoints: timm's weights in the three .pth containers -> same logits as timm ------
 
 TEST(Conversion, PublicCheckpointsInEveryContainerMatchTimm) {
@@ -129,10 +174,16 @@ TEST(Trainer, ResumeIsBitIdentical) {
     EXPECT_EQ(rest.steps, straight.steps);
     expect_identical(final_weights(base + "/straight"), final_weights(base + "/split"));
 
-    // Stopping in the middle of an epoch resumes just as exactly.
+    // Stopping in the middle of an epoch resumes just as exactly, even when the process was killed
+    // while writing its logs: half-written last lines (and lines logged past the checkpoint) go.
     c.out = base + "/mid";
     c.max_steps = steps_per_epoch + 1;
     train::Trainer(c).run();
+    {
+        std::ofstream(base + "/mid/train_log.jsonl", std::ios::app) << "{\"step\": 999, \"epoch\": 1}\n{\"step\": 10";
+        std::ofstream(base + "/mid/epochs.csv", std::ios::app) << "1,9";
+        std::ofstream(base + "/mid/eval_log.jsonl", std::ios::app) << "{\"epoch\": 1, \"val";
+    }
     train::Trainer::resume(c.out, {{"max_steps", 0}})->run();
     expect_identical(final_weights(base + "/straight"), final_weights(base + "/mid"));
     // The step log has every step exactly once.
@@ -140,12 +191,95 @@ TEST(Trainer, ResumeIsBitIdentical) {
     int64_t lines = 0;
     for (std::string line; std::getline(log, line);) ++lines;
     EXPECT_EQ(lines, straight.steps);
+    // ... and the epoch table one header and one row per epoch.
+    std::ifstream csv(base + "/mid/epochs.csv");
+    std::vector<std::string> rows;
+    for (std::string line; std::getline(csv, line);) rows.push_back(line);
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0].rfind("epoch,steps,", 0), 0u);
+    EXPECT_EQ(rows[1].rfind("0,", 0), 0u);
+    EXPECT_EQ(rows[2].rfind("1,", 0), 0u);
 
     // The optimizer state is part of the checkpoint; what cannot change on resume is refused.
     EXPECT_FALSE(nn::load_checkpoint(base + "/mid/checkpoints/last.safetensors").optim.empty());
     EXPECT_WSOL_ERROR(train::Trainer::resume(base + "/mid", {{"lr", 1.0}}), "\"lr\" cannot change when resuming");
     EXPECT_WSOL_ERROR(train::Trainer(testing::tiny_sat_config(data, base + "/mid")), "already holds a run");
     fs::remove_all(base);
+}
+
+TEST(Trainer, SelectsOnValWithBothProtocolsAndStoresTheThreshold) {
+    const std::string data = testing::synthetic_dataset("resume", 3, 8, 2, 3);
+    const std::string out = ::testing::TempDir() + "/wsol_select_run";
+    fs::remove_all(out);
+    train::TrainConfig c = testing::tiny_sat_config(data, out);
+    c.epochs = 1;
+    c.select_split = "val";
+    c.select_metric = "maxboxacc_v2";
+    train::TrainResult r = train::Trainer(c).run();
+    EXPECT_EQ(r.best_epoch, 0);
+    // The held-out evaluation ran both protocols, whichever metric selects.
+    std::ifstream log(out + "/eval_log.jsonl");
+    std::string line;
+    ASSERT_TRUE(std::getline(log, line));
+    const nlohmann::json entry = nlohmann::json::parse(line);
+    EXPECT_EQ(entry["split"], "val");
+    EXPECT_TRUE(entry["report"].contains("legacy"));
+    EXPECT_TRUE(entry["report"].contains("wsolevaluation"));
+    // The best checkpoint carries the legacy threshold that did best on val (wsol-infer's default),
+    // one of the configured thresholds; a conversion keeps it.
+    const nn::Checkpoint best = nn::load_checkpoint(out + "/checkpoints/best.safetensors");
+    ASSERT_TRUE(best.meta.contains("legacy_threshold"));
+    const double threshold = best.meta["legacy_threshold"].get<double>();
+    EXPECT_NE(std::find(c.legacy_thresholds.begin(), c.legacy_thresholds.end(), threshold), c.legacy_thresholds.end());
+    train::LoadedModel model = train::load_model(out + "/checkpoints/best.safetensors");
+    train::save_model(out + "/converted.safetensors", model);
+    EXPECT_EQ(nn::load_checkpoint(out + "/converted.safetensors").meta.value("legacy_threshold", -1.0), threshold);
+    fs::remove_all(out);
+    // Checkpoints are never selected on the test split.
+    c.select_split = "test";
+    EXPECT_WSOL_ERROR(c.validate(), "never selected on the test split");
+}
+
+TEST(Trainer, SkippedTrainingImagesAreReported) {
+    const std::string clean = testing::synthetic_dataset("resume", 3, 8, 2, 3);
+    const std::string data = ::testing::TempDir() + "/wsol_skip_data";
+    const std::string out = ::testing::TempDir() + "/wsol_skip_run";
+    fs::remove_all(data);
+    fs::remove_all(out);
+    fs::copy(clean, data, fs::copy_options::recursive);
+    // Truncate the first training image (train_test_split.txt: "<id> 1") to a few bytes.
+    const std::string cub = data + "/CUB_200_2011";
+    std::ifstream split(cub + "/train_test_split.txt"), images(cub + "/images.txt");
+    std::string id, flag, train_id;
+    while (split >> id >> flag) {
+        if (flag == "1") {
+            train_id = id;
+            break;
+        }
+    }
+    ASSERT_FALSE(train_id.empty());
+    std::string image_id, image_path, bad, bad_name;
+    while (images >> image_id >> image_path) {
+        if (image_id == train_id) {
+            bad = cub + "/images/" + image_path;
+            bad_name = fs::path(image_path).filename().string();
+        }
+    }
+    ASSERT_TRUE(fs::exists(bad)) << bad;
+    fs::resize_file(bad, 20);
+    train::TrainConfig c = testing::tiny_sat_config(data, out);
+    c.epochs = 1;
+    EXPECT_WSOL_ERROR(train::Trainer(c).run(), bad_name);
+    fs::remove_all(out);
+    c.skip_bad_images = true;
+    train::Trainer(c).run();
+    std::ifstream report(out + "/skipped_images.txt");
+    std::string line;
+    ASSERT_TRUE(std::getline(report, line)) << "no skipped_images.txt";
+    EXPECT_NE(line.find(bad_name), std::string::npos) << line;
+    EXPECT_FALSE(std::getline(report, line)) << "one bad image, one line";
+    fs::remove_all(out);
+    fs::remove_all(data);
 }
 
 TEST(Trainer, NonFiniteLossStopsWithTheStep) {
