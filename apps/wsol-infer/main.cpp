@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return app.exit(e) == 0 ? 0 : 2;  // --help: 0; any usage error: 2 (CLI11's own codes vary)
     }
     try {
         wsol::train::LoadedModel model = wsol::train::load_model(checkpoint, load);

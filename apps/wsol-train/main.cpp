@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return app.exit(e) == 0 ? 0 : 2;  // --help: 0; any usage error: 2 (CLI11's own codes vary)
     }
 
     try {
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
         }
         return 0;
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return app.exit(e) == 0 ? 0 : 2;  // --help: 0; any usage error: 2 (CLI11's own codes vary)
     } catch (const nlohmann::json::exception& e) {
         std::fprintf(stderr, "wsol-train: %s\n", e.what());
         return 2;
