@@ -1,6 +1,5 @@
 // wsol-convert as a user runs it: the built binary on the checkpoint fixtures, checking its output,
 // exit status (0 ok, 2 usage, 1 failure with one line on stderr) and the files it writes.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -9,6 +8,7 @@
 
 #include "engine/file_util.h"
 #include "engine/pth.h"
+#include "support/command.h"
 #include "support/testing.h"
 
 namespace wsol {
@@ -16,23 +16,9 @@ namespace {
 
 using testing::fixture_path;
 
-struct CommandResult {
-    int status = -1;
-    std::string out;  // stdout and stderr together
-};
+using testing::CommandResult;
 
-CommandResult run(const std::string& args) {
-    const std::string command = std::string(WSOL_BIN_DIR) + "/wsol-convert " + args + " 2>&1";
-    CommandResult r;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return r;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-    const int raw = pclose(pipe);
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    return r;
-}
+CommandResult run(const std::string& args) { return testing::run_app("wsol-convert", args); }
 
 // The output line that starts with `prefix` ("" when none), with runs of spaces collapsed to one.
 std::string line_starting(const std::string& out, const std::string& prefix) {

@@ -2,17 +2,15 @@
 // dataset, checking exit statuses (0 ok, 1 failure with one line on stderr, 2 usage), the files of a
 // run folder, the threshold wsol-infer takes from the checkpoint, and its JSON and overlay. In
 // tests/learning (labelled slow, so the sanitizer pass leaves it out) as it trains for a few seconds.
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "nn/checkpoint.h"
+#include "support/command.h"
 #include "support/testing.h"
 
 namespace wsol {
@@ -20,23 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-    int status = -1;
-    std::string out;  // stdout and stderr together
-};
-
-CommandResult run_app(const std::string& app, const std::string& args) {
-    const std::string command = std::string(WSOL_BIN_DIR) + "/" + app + " " + args + " 2>&1";
-    CommandResult r;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe) return r;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-    const int raw = pclose(pipe);
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    return r;
-}
+using testing::CommandResult;
+using testing::run_app;
 
 TEST(WsolTrainInfer, TrainThenInferOnASyntheticDataset) {
     const std::string root = std::string(::testing::TempDir()) + "wsol_apps_" + std::to_string(::getpid());

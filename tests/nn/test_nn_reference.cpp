@@ -161,15 +161,22 @@ TEST(BatchNorm2dParity, TrainThenEvalMatchesPyTorch) {
         bn.load_state_dict(with_prefix(fx, "init."));  // strict: weight, bias, running stats, num_batches_tracked
         bn.train();
 
-        Tensor x1 = leaf_from(fx.at("train1/x"), p.dtype);
-        Tensor y1 = bn.forward(x1);
-        EXPECT_TRUE(all_close(y1, fx.at("train1/y"), p.rtol, p.atol)) << "train step 1 output";
-        backward(y1, to(fx.at("train1/gy"), p.dtype));
-        ASSERT_TRUE(x1.grad().defined());
-        EXPECT_TRUE(all_close(x1.grad(), fx.at("train1/gx"), p.rtol, p.atol)) << "train input gradient";
-        ASSERT_TRUE(bn.weight.grad().defined() && bn.bias.grad().defined());
-        EXPECT_TRUE(all_close(bn.weight.grad(), fx.at("train1/gweight"), p.rtol, p.atol)) << "train weight gradient";
-        EXPECT_TRUE(all_close(bn.bias.grad(), fx.at("train1/gbias"), p.rtol, p.atol)) << "train bias gradient";
+        // Forward on train1's input and backward with its upstream gradient: output and every
+        // gradient against the fixture's `<stage>/` entries.
+        const auto check_step = [&](const std::string& stage) {
+            bn.zero_grad();
+            Tensor x = leaf_from(fx.at("train1/x"), p.dtype);
+            Tensor y = bn.forward(x);
+            EXPECT_TRUE(all_close(y, fx.at(stage + "/y"), p.rtol, p.atol)) << stage << " output";
+            backward(y, to(fx.at("train1/gy"), p.dtype));
+            ASSERT_TRUE(x.grad().defined());
+            EXPECT_TRUE(all_close(x.grad(), fx.at(stage + "/gx"), p.rtol, p.atol)) << stage << " input gradient";
+            ASSERT_TRUE(bn.weight.grad().defined() && bn.bias.grad().defined());
+            EXPECT_TRUE(all_close(bn.weight.grad(), fx.at(stage + "/gweight"), p.rtol, p.atol))
+                << stage << " weight gradient";
+            EXPECT_TRUE(all_close(bn.bias.grad(), fx.at(stage + "/gbias"), p.rtol, p.atol)) << stage << " bias gradient";
+        };
+        check_step("train1");
 
         EXPECT_TRUE(all_close(bn.forward(to(fx.at("train2/x"), p.dtype)), fx.at("train2/y"), p.rtol, p.atol))
             << "train step 2 output";
@@ -179,16 +186,7 @@ TEST(BatchNorm2dParity, TrainThenEvalMatchesPyTorch) {
         EXPECT_EQ(bn.num_batches_tracked.item<int64_t>(), 2);
 
         bn.eval();
-        bn.zero_grad();
-        Tensor x3 = leaf_from(fx.at("train1/x"), p.dtype);
-        Tensor y3 = bn.forward(x3);
-        EXPECT_TRUE(all_close(y3, fx.at("eval/y"), p.rtol, p.atol)) << "eval output";
-        backward(y3, to(fx.at("train1/gy"), p.dtype));
-        ASSERT_TRUE(x3.grad().defined());
-        EXPECT_TRUE(all_close(x3.grad(), fx.at("eval/gx"), p.rtol, p.atol)) << "eval input gradient";
-        ASSERT_TRUE(bn.weight.grad().defined() && bn.bias.grad().defined());
-        EXPECT_TRUE(all_close(bn.weight.grad(), fx.at("eval/gweight"), p.rtol, p.atol)) << "eval weight gradient";
-        EXPECT_TRUE(all_close(bn.bias.grad(), fx.at("eval/gbias"), p.rtol, p.atol)) << "eval bias gradient";
+        check_step("eval");
         EXPECT_TRUE(all_close(bn.running_mean, fx.at("after.running_mean"), p.rtol, p.atol)) << "eval changed stats";
         EXPECT_TRUE(all_close(bn.running_var, fx.at("after.running_var"), p.rtol, p.atol)) << "eval changed stats";
         EXPECT_EQ(bn.num_batches_tracked.item<int64_t>(), 2);
