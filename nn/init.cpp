@@ -34,7 +34,7 @@ void normal_(const Tensor& t, Generator& gen, double mean, double std) {
     NoGradGuard no_grad;
     wsol::normal_(t, gen, mean, std);
 }
-void trunc_normal_(const Tensor& t, Generator& gen, double std, double mean, double low, double high) {
+void trunc_normal_(const Tensor& t, Generator& gen, double mean, double std, double low, double high) {
     NoGradGuard no_grad;
     wsol::trunc_normal_(t, gen, mean, std, low, high);
 }

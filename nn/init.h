@@ -17,8 +17,9 @@ void ones_(const Tensor& t);
 void constant_(const Tensor& t, double value);
 void uniform_(const Tensor& t, Generator& gen, double low, double high);
 void normal_(const Tensor& t, Generator& gen, double mean, double std);
-// timm's trunc_normal_: normal(mean, std) restricted to the ABSOLUTE bounds [low, high].
-void trunc_normal_(const Tensor& t, Generator& gen, double std = 1.0, double mean = 0.0, double low = -2.0,
+// timm's trunc_normal_(tensor, mean, std, a, b), arguments in timm's order: normal(mean, std)
+// restricted to the ABSOLUTE bounds [low, high] (not mean +- 2 std: with std 0.02 nothing is cut).
+void trunc_normal_(const Tensor& t, Generator& gen, double mean = 0.0, double std = 1.0, double low = -2.0,
                    double high = 2.0);
 void xavier_uniform_(const Tensor& t, Generator& gen, double gain = 1.0);
 void xavier_normal_(const Tensor& t, Generator& gen, double gain = 1.0);

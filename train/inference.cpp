@@ -23,7 +23,11 @@ const Tensor* find(const NamedTensors& state, const std::string& name) {
     return nullptr;
 }
 
-// The description of a public checkpoint's model, read off its tensors.
+// The description of a public checkpoint's model, read off its tensors: the embedding width
+// (cls_token), the patch size (the patch embedding's kernel), the input size (the position embedding's
+// patch grid, unless given), the depth (blocks.N), the MLP ratio (fc1) and the classes (head). A
+// DeiT-T/S/B shape is named as such; any other is described as a custom ViT, with width/64 heads (the
+// ViT convention) unless the caller gives the count, which no tensor records.
 nlohmann::json describe_public(const NamedTensors& state, const LoadOptions& o, const std::string& path) {
     WSOL_CHECK(!o.method.empty(), path, ": a PyTorch checkpoint does not say which method it is; give --method (",
                [] {
@@ -32,18 +36,52 @@ nlohmann::json describe_public(const NamedTensors& state, const LoadOptions& o, 
                    return s;
                }(),
                ")");
-    nlohmann::json d = {{"method", o.method}, {"image_size", o.image_size}};
+    const auto need = [&](const std::string& name, int64_t dims) -> const Tensor& {
+        const Tensor* t = find(state, name);
+        WSOL_CHECK(t != nullptr, path, ": no ", name, " to read the model's shape from (is it a ViT/DeiT checkpoint?)");
+        WSOL_CHECK(t->dim() == dims, path, ": ", name, " has shape ", shape_str(t->shape()), ", expected ", dims,
+                   " dimensions");
+        return *t;
+    };
+    const int64_t dim = need("cls_token", 3).size(2);
+    const Tensor& patch = need("patch_embed.proj.weight", 4);
+    const int64_t patch_size = patch.size(2);
+    WSOL_CHECK(patch.size(3) == patch_size && patch.size(0) == dim, path, ": patch_embed.proj.weight has shape ",
+               shape_str(patch.shape()), ", not (", dim, ", 3, p, p)");
+    const int64_t grid_tokens = need("pos_embed", 3).size(1) - 1;  // the class token, then the patch grid
+    int64_t grid = 0;
+    while ((grid + 1) * (grid + 1) <= grid_tokens) ++grid;
+    WSOL_CHECK(grid > 0 && grid * grid == grid_tokens, path, ": pos_embed has ", grid_tokens + 1,
+               " positions, not 1 + a square patch grid");
+    int64_t depth = 0;
+    while (find(state, "blocks." + std::to_string(depth) + ".norm1.weight") != nullptr) ++depth;
+    WSOL_CHECK(depth > 0, path, ": no blocks.0.norm1.weight: not a ViT/DeiT state dict");
+    const int64_t hidden = need("blocks.0.mlp.fc1.weight", 2).size(0);
+
+    nlohmann::json d = {{"method", o.method}, {"image_size", o.image_size > 0 ? o.image_size : grid * patch_size}};
     std::string arch = o.description.value("architecture", o.architecture);
+    const bool deit_shape = patch_size == 16 && depth == 12 && hidden == 4 * dim && (dim == 192 || dim == 384 || dim == 768);
     if (arch.empty()) {
-        const Tensor* cls = find(state, "cls_token");
-        WSOL_CHECK(cls != nullptr && cls->dim() == 3, path, ": no cls_token (1, 1, D) to tell the architecture; give --arch");
-        const int64_t dim = cls->size(2);
-        arch = dim == 192 ? "deit_tiny_patch16_224" : dim == 384 ? "deit_small_patch16_224" : dim == 768 ? "deit_base_patch16_224" : "";
-        WSOL_CHECK(!arch.empty(), path, ": embedding width ", dim, " is not a DeiT-T/S/B width; give --arch");
+        arch = !deit_shape ? "custom"
+               : dim == 192 ? "deit_tiny_patch16_224"
+               : dim == 384 ? "deit_small_patch16_224"
+                            : "deit_base_patch16_224";
     }
     d["architecture"] = arch;
-    const Tensor* head = find(state, "head.weight");
-    WSOL_CHECK(head != nullptr, path, ": no head.weight to read the number of classes from");
+    if (arch == "custom") {
+        const int64_t given = o.description.value("num_heads", o.num_heads);
+        const int64_t heads = given > 0 ? given : dim / 64;
+        WSOL_CHECK(given > 0 || dim % 64 == 0, path, ": width ", dim,
+                   " is not a multiple of 64, so the number of attention heads is unknown; give --heads");
+        WSOL_CHECK(heads > 0 && dim % heads == 0, path, ": ", heads, " attention heads do not divide the width ", dim);
+        d["embed_dim"] = dim;
+        d["depth"] = depth;
+        d["num_heads"] = heads;
+        d["patch_size"] = patch_size;
+        d["mlp_ratio"] = double(hidden) / double(dim);
+    }
+    const Tensor* head = find(state, "head.weight");  // (C, D) linear, or SAT's (C, D, 3, 3) conv
+    WSOL_CHECK(head != nullptr && head->dim() >= 2, path, ": no head.weight to read the number of classes from");
     d["num_classes"] = head->size(0);
     for (auto it = o.description.begin(); it != o.description.end(); ++it) d[it.key()] = it.value();
     return d;

@@ -15,8 +15,9 @@ namespace wsol::train {
 
 struct LoadOptions {
     std::string method;        // required for public files (sat, vit); checked against wsol checkpoints
-    std::string architecture;  // public files: default from the embedding width (192/384/768 -> DeiT-T/S/B)
-    int64_t image_size = 224;
+    std::string architecture;  // public files: default from the tensors' shapes (DeiT-T/S/B, or "custom")
+    int64_t image_size = 0;    // public files: 0 = from the position embedding's patch grid
+    int64_t num_heads = 0;     // public files of a custom width: 0 = width / 64
     std::string device = "cpu";
     // Public files: keys merged into the model description read off the tensors, e.g. a custom
     // architecture {"architecture": "custom", "embed_dim": 32, "depth": 3, "num_heads": 2, "patch_size": 8}.

@@ -8,8 +8,9 @@
 //                                                 strictly, metadata recording method, architecture,
 //                                                 classes and preprocessing
 //   wsol-convert OURS.safetensors OUT.safetensors --export-timm
-//                                                 our checkpoint back to a plain state dict that
-//                                                 timm's load_state_dict accepts
+//                                                 our checkpoint back to a plain state dict under the
+//                                                 seed's names: a vit model loads into timm strictly;
+//                                                 a sat model is SAT's released layout without "module."
 //   wsol-convert FILE OUT.safetensors --raw       the state dict, keys unchanged
 //        [--strip-prefix module.]                 ... without a key prefix (DataParallel's)
 //
@@ -35,8 +36,9 @@ int main(int argc, char** argv) {
     app.add_flag("--raw", raw, "keep the state dict's keys as they are (no model key map)");
     app.add_option("--strip-prefix", strip_prefix, "remove this prefix from keys that have it, e.g. 'module.'");
     app.add_option("--method", load.method, "convert to a wsol checkpoint of this method (sat, vit)");
-    app.add_option("--arch", load.architecture, "backbone of the source (default: from its embedding width)");
-    app.add_option("--image-size", load.image_size, "input size the model was trained at")->capture_default_str();
+    app.add_option("--arch", load.architecture, "architecture of a public checkpoint (default: read off its tensors)");
+    app.add_option("--heads", load.num_heads, "attention heads of a public checkpoint of a custom width (default: width/64)");
+    app.add_option("--image-size", load.image_size, "input size the model was trained at (default: from its position embedding)");
     app.add_flag("--export-timm", export_timm, "write a wsol checkpoint's model as a plain state dict (timm names)");
     try {
         app.parse(argc, argv);
@@ -79,7 +81,16 @@ int main(int argc, char** argv) {
         if (export_timm) {
             const wsol::nn::Checkpoint ckpt = wsol::nn::load_checkpoint(input);
             wsol::save_safetensors(output, ckpt.model, {{"format", "pt"}});
-            std::cout << "wrote " << output << ": " << ckpt.model.size() << " tensors (timm names) from " << input << "\n";
+            const std::string method = ckpt.meta.contains("model") ? ckpt.meta["model"].value("method", "") : "";
+            std::cout << "wrote " << output << ": " << ckpt.model.size() << " tensors from " << input;
+            if (method == "vit") {
+                std::cout << " (timm's names: timm's VisionTransformer loads it strictly)\n";
+            } else {
+                // A WSOL model is its backbone plus the method's own tensors, under the seed's names.
+                std::cout << " (the " << (method.empty() ? "model" : method)
+                          << " seed's names: timm's DeiT takes the backbone with strict=False; the method's own "
+                             "tensors, e.g. SAT's loc_token, loc_embed, weight and conv head, are not timm's)\n";
+            }
             return 0;
         }
         const CheckpointFile file = read_checkpoint(input);

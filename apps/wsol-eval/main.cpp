@@ -184,7 +184,8 @@ int main(int argc, char** argv) {
         ->required()
         ->check(CLI::ExistingFile);
     model->add_option("--method", ma.load.method, "method of a public checkpoint (sat, vit)");
-    model->add_option("--arch", ma.load.architecture, "architecture of a public checkpoint (default: from its width)");
+    model->add_option("--arch", ma.load.architecture, "architecture of a public checkpoint (default: read off its tensors)");
+    model->add_option("--heads", ma.load.num_heads, "attention heads of a public checkpoint of a custom width (default: width/64)");
     model->add_option("--data", ma.data, "dataset root: CUB_200_2011, ILSVRC, or a wsol-synth output")
         ->required()
         ->check(CLI::ExistingDirectory);

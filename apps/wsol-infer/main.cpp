@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
     app.add_option("--checkpoint", checkpoint, "wsol checkpoint, or a public .pth/.safetensors with --method")->required();
     app.add_option("images", images, "image files (JPEG or PNG)")->required();
     app.add_option("--method", load.method, "method of a public checkpoint (sat, vit)");
-    app.add_option("--arch", load.architecture, "architecture of a public checkpoint (default: from its width)");
+    app.add_option("--arch", load.architecture, "architecture of a public checkpoint (default: read off its tensors)");
+    app.add_option("--heads", load.num_heads, "attention heads of a public checkpoint of a custom width (default: width/64)");
     app.add_option("--device", load.device, "cpu or cuda[:N]")->capture_default_str();
     app.add_option("--threshold", threshold, "map threshold for the box (default: the legacy threshold that did best on the training run's held-out split, stored in the checkpoint; else 0.4)");
     app.add_option("--top", top, "how many classes to list")->capture_default_str()->check(CLI::Range(1, 1000));

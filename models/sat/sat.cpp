@@ -47,8 +47,8 @@ SAT::SAT(const SATConfig& config, uint64_t seed) : VisionTransformer(backbone_co
     conv_head = register_module("head", std::make_shared<nn::Conv2d>(D, config.num_classes, std::array<int64_t, 2>{3, 3},
                                                                       init_gen, std::array<int64_t, 2>{1, 1},
                                                                       std::array<int64_t, 2>{1, 1}));
-    nn::init::trunc_normal_(loc_token, init_gen, 0.02);
-    nn::init::trunc_normal_(loc_embed, init_gen, 0.02);
+    nn::init::trunc_normal_(loc_token, init_gen, 0.0, 0.02);
+    nn::init::trunc_normal_(loc_embed, init_gen, 0.0, 0.02);
 }
 
 SATOutput SAT::forward(const Tensor& images) const {

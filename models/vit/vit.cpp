@@ -58,8 +58,8 @@ VisionTransformer::VisionTransformer(const ViTConfig& c, uint64_t seed)
     }
     norm = register_module("norm", std::make_shared<nn::LayerNorm>(D, c.eps));
     if (c.num_classes > 0) head = register_module("head", std::make_shared<nn::Linear>(D, c.num_classes, true, init_gen));
-    nn::init::trunc_normal_(pos_embed, init_gen, 0.02);
-    nn::init::trunc_normal_(cls_token, init_gen, 0.02);
+    nn::init::trunc_normal_(pos_embed, init_gen, 0.0, 0.02);
+    nn::init::trunc_normal_(cls_token, init_gen, 0.0, 0.02);
     init_vit_weights(*this, init_gen);
 }
 
@@ -97,7 +97,7 @@ Tensor VisionTransformer::forward(const Tensor& images) const {
 void init_vit_weights(nn::Module& module, Generator& gen) {
     for (auto& [name, m] : module.named_modules()) {
         if (auto* lin = dynamic_cast<nn::Linear*>(m)) {
-            nn::init::trunc_normal_(lin->weight, gen, 0.02);
+            nn::init::trunc_normal_(lin->weight, gen, 0.0, 0.02);
             if (lin->bias.defined()) nn::init::zeros_(lin->bias);
         } else if (auto* ln = dynamic_cast<nn::LayerNorm*>(m)) {
             if (ln->weight.defined()) nn::init::ones_(ln->weight);

@@ -2,12 +2,16 @@
 // exit status (0 ok, 2 usage, 1 failure with one line on stderr) and the files it writes.
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 
 #include "engine/file_util.h"
 #include "engine/pth.h"
+#include "nn/checkpoint.h"
+#include "ops/ops.h"
+#include "train/inference.h"
 #include "support/command.h"
 #include "support/testing.h"
 
@@ -92,6 +96,86 @@ TEST(WsolConvert, WritesTheStateDictAsSafetensors) {
     EXPECT_TRUE(testing::all_close(views.at("window"), expected.at("views_legacy/window"), 0.0, 1e-30));
     EXPECT_TRUE(testing::all_close(views.at("weight_t"), expected.at("views_legacy/weight_t"), 0.0, 1e-30));
     std::remove(out2.c_str());
+}
+
+std::string model_fixture(const std::string& name) { return fixture_path("models/" + name); }
+
+// A checkpoint laid out as SAT releases them (legacy stream, {"model": {"module." + key}}, the
+// Gaussian kernel as "weight", conv head), from tools/reference/sat_reference.py: converted with
+// --method sat, it is a wsol checkpoint whose model gives the PyTorch reference's logits and map.
+TEST(WsolConvert, ReleasedSatCheckpointToOursAndBack) {
+    const std::string ours = temp_path("sat_ours.safetensors");
+    CommandResult r = run(model_fixture("sat_tiny_legacy.pth") + " " + ours + " --method sat --heads 2");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("\"method\":\"sat\""), std::string::npos) << r.out;
+    const nn::Checkpoint ckpt = nn::load_checkpoint(ours);
+    const nlohmann::json& d = ckpt.meta.at("model");
+    EXPECT_EQ(d.at("architecture"), "custom");
+    EXPECT_EQ(d.at("embed_dim"), 16);
+    EXPECT_EQ(d.at("depth"), 4);
+    EXPECT_EQ(d.at("num_heads"), 2);
+    EXPECT_EQ(d.at("patch_size"), 8);
+    EXPECT_EQ(d.at("image_size"), 32);
+    EXPECT_EQ(d.at("num_classes"), 5);
+    EXPECT_EQ(ckpt.meta.at("preprocessing").at("crop"), 32);
+
+    const TensorFile fx = load_safetensors(model_fixture("sat_tiny.safetensors"));
+    train::LoadedModel model = train::load_model(ours);
+    NoGradGuard no_grad;
+    const train::Prediction p = model.method->predict(fx.at("out.input"));
+    EXPECT_TRUE(testing::all_close(p.logits, fx.at("out.logits"), 0.0, 1e-4));
+    EXPECT_TRUE(testing::all_close(p.maps, fx.at("out.map"), 0.0, 1e-5));
+
+    // --export-timm gives the state dict under the seed's own names: SAT's, without "module.".
+    const std::string plain = temp_path("sat_plain.safetensors");
+    r = run(ours + " " + plain + " --export-timm");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("strict=False"), std::string::npos) << r.out;  // says what timm can take of it
+    const TensorFile exported = load_safetensors(plain);
+    const NamedTensors released = load_pth_state_dict(model_fixture("sat_tiny_legacy.pth"));
+    ASSERT_EQ(exported.tensors.size(), released.size());
+    for (const auto& [name, t] : released) {
+        EXPECT_TRUE(testing::all_close(exported.at(name.substr(7)), t, 0.0, 0.0)) << name;
+    }
+    // The width (16) is no multiple of 64: without --heads the head count is unknown.
+    r = run(model_fixture("sat_tiny_legacy.pth") + " " + temp_path("never.safetensors") + " --method sat");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.out.find("give --heads"), std::string::npos) << r.out;
+    std::remove(ours.c_str());
+    std::remove(plain.c_str());
+}
+
+// timm's weights -> ours -> --export-timm: exactly timm's state dict again (names, shapes,
+// values; tools/reference/vit_parity.py stored timm's own state_dict() under "model."), which is what
+// timm's load_state_dict(strict=True) needs. tools/reference/export_timm_check.py loads such a file
+// into timm and compares logits.
+TEST(WsolConvert, ExportTimmGivesBackTimmsStateDict) {
+    const std::string ours = temp_path("vit_ours.safetensors");
+    CommandResult r = run(model_fixture("vit_tiny_zip.pth") + " " + ours + " --method vit --heads 2");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const std::string plain = temp_path("vit_timm.safetensors");
+    r = run(ours + " " + plain + " --export-timm");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const TensorFile exported = load_safetensors(plain);
+    const TensorFile fx = load_safetensors(model_fixture("vit_tiny.safetensors"));
+    std::vector<std::string> timm_names, exported_names;
+    for (const auto& [name, t] : fx.tensors) {
+        if (name.rfind("model.", 0) != 0) continue;
+        timm_names.push_back(name.substr(6));
+        EXPECT_TRUE(testing::all_close(exported.at(name.substr(6)), t, 0.0, 0.0)) << name;
+    }
+    for (const auto& [name, t] : exported.tensors) exported_names.push_back(name);
+    std::sort(timm_names.begin(), timm_names.end());  // safetensors files list their keys sorted
+    std::sort(exported_names.begin(), exported_names.end());
+    EXPECT_EQ(exported_names, timm_names);
+    EXPECT_EQ(exported.metadata.at("format"), "pt");
+
+    // Only a wsol checkpoint can be exported.
+    r = run(model_fixture("vit_tiny_zip.pth") + " " + temp_path("never.safetensors") + " --export-timm");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.out.find("vit_tiny_zip.pth"), std::string::npos) << r.out;
+    std::remove(ours.c_str());
+    std::remove(plain.c_str());
 }
 
 TEST(WsolConvert, UsageErrorsExitWith2) {

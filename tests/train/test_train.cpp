@@ -134,6 +134,33 @@ TEST(Conversion, PublicCheckpointsInEveryContainerMatchTimm) {
         EXPECT_TRUE(all_close(again.method->predict(fx.at("out.input")).logits, p.logits, 0.0, 0.0));
         fs::remove(out);
     }
+    // The architecture read off the tensors alone; only the head count is given (width 32 is no
+    // multiple of 64, the usual head width).
+    train::LoadOptions inferred;
+    inferred.method = "vit";
+    inferred.num_heads = 2;
+    const std::string zip = testing::fixture_path("models/vit_tiny_zip.pth");
+    train::LoadedModel m = train::load_model(zip, inferred);
+    const nlohmann::json d = m.method->describe();
+    EXPECT_EQ(d.at("architecture"), "custom");
+    EXPECT_EQ(d.at("embed_dim"), 32);
+    EXPECT_EQ(d.at("depth"), 3);
+    EXPECT_EQ(d.at("patch_size"), 8);
+    EXPECT_EQ(d.at("image_size"), 32);
+    EXPECT_EQ(d.at("num_classes"), 10);
+    EXPECT_EQ(d.at("mlp_ratio"), 4.0);
+    {
+        NoGradGuard g;
+        EXPECT_TRUE(all_close(m.method->predict(fx.at("out.input")).logits, fx.at("out.logits"), 0.0, 1e-4));
+    }
+    inferred.num_heads = 0;
+    EXPECT_WSOL_ERROR(train::load_model(zip, inferred), "width 32 is not a multiple of 64");
+    inferred.num_heads = 3;
+    EXPECT_WSOL_ERROR(train::load_model(zip, inferred), "3 attention heads do not divide the width 32");
+    inferred.num_heads = 2;
+    inferred.image_size = 64;  // not the size the position embedding was trained at
+    EXPECT_WSOL_ERROR(train::load_model(zip, inferred), "pos_embed");
+
     o.method = "";
     EXPECT_WSOL_ERROR(train::load_model(testing::fixture_path("models/vit_tiny_zip.pth"), o), "give --method");
     o.method = "sat";

@@ -58,3 +58,14 @@ def case(out, name, fn, inputs, seed=0):
             if gs[gi] is not None:
                 out[f"{name}/gx{i}"] = gs[gi]
             gi += 1
+
+
+def save_legacy_as_from_gpu(obj, path):
+    """torch.save in the legacy (non-zip) stream, storages tagged "cuda:0": how SAT's and CSFN's
+    released checkpoints were written (DataParallel on GPUs, _use_new_zipfile_serialization=False)."""
+    tag = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        torch.save(obj, path, _use_new_zipfile_serialization=False)
+    finally:
+        torch.serialization.location_tag = tag

@@ -8,18 +8,23 @@ in the last three blocks the attention is A' = softmax(S) * m^l (key columns, no
 Head: 3x3 conv D -> C on the patch grid, global average pooling. Map M = mean of the last three
 blocks' maps over patch keys. Losses (A3): CE + |mean_b mean(M_b) - eps| + mean_b mean((1-G*M)(G*M)).
 
-Writes tests/fixtures/models/sat_tiny.safetensors. Run: /opt/refenv/bin/python tools/reference/sat_reference.py
+Also writes the same weights as SAT's released checkpoints are laid out (sat_csfn.md D2,
+checkpoints.md 5.5): the legacy stream with storages on cuda:0, {"model": {"module." + key: tensor},
+"best_thr": float, "epoch": int}, the Gaussian kernel stored as a non-trainable Parameter "weight".
+
+Writes tests/fixtures/models/sat_tiny.safetensors and sat_tiny_legacy.pth. Run: /opt/refenv/bin/python tools/reference/sat_reference.py
 """
+import collections
 import math
+import os
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 
-from fixtures import save
+from fixtures import FIXTURES, save, save_legacy_as_from_gpu
 
-torch.manual_seed(0)
 IMG, PATCH, DIM, DEPTH, HEADS, CLASSES, GATED, EPS_AREA = 32, 8, 16, 4, 2, 5, 3, 0.25
 
 
@@ -33,16 +38,17 @@ def gaussian_kernel(kernlen=3, nsig=6):
 
 
 class SATRef(nn.Module):
-    def __init__(self):
+    def __init__(self, img=IMG, patch=PATCH, dim=DIM, depth=DEPTH, heads=HEADS, classes=CLASSES, gated=GATED):
         super().__init__()
-        vit = VisionTransformer(img_size=IMG, patch_size=PATCH, embed_dim=DIM, depth=DEPTH, num_heads=HEADS,
+        self.img, self.patch, self.dim, self.depth, self.gated = img, patch, dim, depth, gated
+        vit = VisionTransformer(img_size=img, patch_size=patch, embed_dim=dim, depth=depth, num_heads=heads,
                                 num_classes=0, qkv_bias=True)
         self.patch_embed, self.blocks, self.norm = vit.patch_embed, vit.blocks, vit.norm
         self.cls_token, self.pos_embed = vit.cls_token, vit.pos_embed
-        self.loc_token = nn.Parameter(torch.zeros(1, 1, DIM))
-        self.loc_embed = nn.Parameter(torch.zeros(1, 1, DIM))
-        self.head = nn.Conv2d(DIM, CLASSES, 3, padding=1)
-        self.register_buffer("weight", gaussian_kernel())
+        self.loc_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.loc_embed = nn.Parameter(torch.zeros(1, 1, dim))
+        self.head = nn.Conv2d(dim, classes, 3, padding=1)
+        self.weight = nn.Parameter(gaussian_kernel(), requires_grad=False)  # SAT keeps it as a frozen Parameter
 
     def attention(self, blk, x, gated):
         a = blk.attn
@@ -64,44 +70,56 @@ class SATRef(nn.Module):
         t = t + torch.cat([self.pos_embed, self.loc_embed], 1)
         maps = []
         for i, blk in enumerate(self.blocks):
-            h, m = self.attention(blk, blk.norm1(t), i >= DEPTH - GATED)
+            h, m = self.attention(blk, blk.norm1(t), i >= self.depth - self.gated)
             t = t + h
             t = t + blk.mlp(blk.norm2(t))
             maps.append(m)
         t = self.norm(t)
-        g = IMG // PATCH
-        grid = t[:, 1:1 + g * g].transpose(1, 2).reshape(B, DIM, g, g)
+        g = self.img // self.patch
+        grid = t[:, 1:1 + g * g].transpose(1, 2).reshape(B, self.dim, g, g)
         class_maps = self.head(grid)
         logits = class_maps.mean((2, 3))
-        M = torch.stack([m[:, 1:1 + g * g] for m in maps[-GATED:]], 0).mean(0)  # (B, P)
+        M = torch.stack([m[:, 1:1 + g * g] for m in maps[-self.gated:]], 0).mean(0)  # (B, P)
         smooth = F.conv2d(M.reshape(B, 1, g, g), self.weight, padding=1)
         area = M.mean(1)
         norm_term = ((1 - smooth) * smooth).reshape(B, -1).mean(1)
         return logits, M.reshape(B, g, g), area, norm_term, maps
 
 
-model = SATRef()
-with torch.no_grad():
-    for p in model.parameters():
-        p.copy_(torch.randn_like(p) * 0.2)
-x = torch.randn(3, 3, IMG, IMG)
-labels = torch.tensor([0, 3, 4])
-logits, M, area, norm_term, maps = model(x)
-l_cls = F.cross_entropy(logits, labels)
-l_ba = (area.mean() - EPS_AREA).abs()
-l_norm = norm_term.mean()
-total = l_cls + l_ba + l_norm
-total.backward()
 
-out = {f"model.{k}": v for k, v in model.state_dict().items()}
-out["out.input"], out["out.labels"] = x, labels
-out["out.logits"], out["out.map"], out["out.area"], out["out.norm_term"] = logits, M, area, norm_term
-for i, m in enumerate(maps):
-    out[f"out.block_map{i}"] = m
-out["out.loss_cls"], out["out.loss_area"] = l_cls.reshape(1), l_ba.reshape(1)
-out["out.loss_norm"], out["out.loss_total"] = l_norm.reshape(1), total.reshape(1)
-for name, p in model.named_parameters():
-    out[f"grad.{name}"] = p.grad
-save("models/sat_tiny.safetensors", out)
-print("gaussian", gaussian_kernel().flatten().tolist())
-print("losses", l_cls.item(), l_ba.item(), l_norm.item())
+def main():
+    torch.manual_seed(0)
+    model = SATRef()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:  # not the Gaussian kernel
+                p.copy_(torch.randn_like(p) * 0.2)
+    x = torch.randn(3, 3, IMG, IMG)
+    labels = torch.tensor([0, 3, 4])
+    logits, M, area, norm_term, maps = model(x)
+    l_cls = F.cross_entropy(logits, labels)
+    l_ba = (area.mean() - EPS_AREA).abs()
+    l_norm = norm_term.mean()
+    total = l_cls + l_ba + l_norm
+    total.backward()
+
+    out = {f"model.{k}": v for k, v in model.state_dict().items()}
+    out["out.input"], out["out.labels"] = x, labels
+    out["out.logits"], out["out.map"], out["out.area"], out["out.norm_term"] = logits, M, area, norm_term
+    for i, m in enumerate(maps):
+        out[f"out.block_map{i}"] = m
+    out["out.loss_cls"], out["out.loss_area"] = l_cls.reshape(1), l_ba.reshape(1)
+    out["out.loss_norm"], out["out.loss_total"] = l_norm.reshape(1), total.reshape(1)
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            out[f"grad.{name}"] = p.grad
+    save("models/sat_tiny.safetensors", out)
+    print("gaussian", gaussian_kernel().flatten().tolist())
+    print("losses", l_cls.item(), l_ba.item(), l_norm.item())
+    released = collections.OrderedDict(("module." + k, v) for k, v in model.state_dict().items())
+    save_legacy_as_from_gpu({"model": released, "best_thr": 0.35, "epoch": 30},
+                            os.path.join(FIXTURES, "models", "sat_tiny_legacy.pth"))
+
+
+if __name__ == "__main__":
+    main()

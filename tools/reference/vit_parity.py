@@ -61,19 +61,14 @@ print("timm", timm.__version__, "logits", logits[0, :4].tolist())
 import collections
 import os
 
-from fixtures import FIXTURES
+from fixtures import FIXTURES, save_legacy_as_from_gpu
 from torch_tar_format import tar_state_dict, write_tar_py3
 
 sd = model.state_dict()
 torch.save({"model": sd}, os.path.join(FIXTURES, "models", "vit_tiny_zip.pth"))
 wrapped = collections.OrderedDict(("module." + k, v) for k, v in sd.items())
-tag = torch.serialization.location_tag
-torch.serialization.location_tag = lambda storage: "cuda:0"
-try:
-    torch.save({"model": wrapped, "best_thr": 0.4, "epoch": 3}, os.path.join(FIXTURES, "models", "vit_tiny_legacy.pth"),
-               _use_new_zipfile_serialization=False)
-finally:
-    torch.serialization.location_tag = tag
+save_legacy_as_from_gpu({"model": wrapped, "best_thr": 0.4, "epoch": 3},
+                        os.path.join(FIXTURES, "models", "vit_tiny_legacy.pth"))
 plan, obj = tar_state_dict(collections.OrderedDict((k, v.detach().clone()) for k, v in sd.items()), 95_000_000_000_000)
 write_tar_py3(os.path.join(FIXTURES, "models", "vit_tiny_tar.pth"), plan, obj)
 for name in ("zip", "legacy", "tar"):
