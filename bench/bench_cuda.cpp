@@ -35,7 +35,9 @@
 #include "ops/cuda/attention.h"
 #include "ops/cuda/elementwise.h"
 #include "ops/cuda/gemm.h"
+#include "ops/cuda/norm.h"
 #include "ops/cuda/reduce.h"
+#include "ops/cuda/softmax.h"
 #endif
 
 namespace wsol {
@@ -192,6 +194,44 @@ void register_memory() {
              Tensor a = random_gpu({n / 384, 384}, kFloat32, 11), bias = random_gpu({384}, kFloat32, 12),
                     c = Tensor::empty({n / 384, 384}, kFloat32, kGPU);
              return std::function<void()>([a, bias, c] { cuda::binary(BinaryOp::Add, c, a, bias); });
+         }},
+        // Rows of ViT width (384): read x, write y (the statistics and parameters are negligible).
+        {"memory/layer_norm_f32", 2 * f,
+         [n] {
+             const int64_t rows = n / 384;
+             Tensor x = random_gpu({rows, 384}, kFloat32, 16), w = random_gpu({384}, kFloat32, 17),
+                    b = random_gpu({384}, kFloat32, 18), y = Tensor::empty({rows, 384}, kFloat32, kGPU),
+                    mean = Tensor::empty({rows}, kFloat32, kGPU), rstd = Tensor::empty({rows}, kFloat32, kGPU);
+             return std::function<void()>([=] { cuda::layer_norm(y, mean, rstd, x, w, b, 1e-6); });
+         }},
+        {"memory/layer_norm_bf16", f,
+         [n] {
+             const int64_t rows = n / 384;
+             Tensor x = random_gpu({rows, 384}, kBFloat16, 16), w = random_gpu({384}, kBFloat16, 17),
+                    b = random_gpu({384}, kBFloat16, 18), y = Tensor::empty({rows, 384}, kBFloat16, kGPU),
+                    mean = Tensor::empty({rows}, kFloat32, kGPU), rstd = Tensor::empty({rows}, kFloat32, kGPU);
+             return std::function<void()>([=] { cuda::layer_norm(y, mean, rstd, x, w, b, 1e-6); });
+         }},
+        // The residual add fused in: read x and the residual, write the sum and y.
+        {"memory/add_layer_norm_f32", 4 * f,
+         [n] {
+             const int64_t rows = n / 384;
+             Tensor x = random_gpu({rows, 384}, kFloat32, 19), r = random_gpu({rows, 384}, kFloat32, 20),
+                    w = random_gpu({384}, kFloat32, 17), b = random_gpu({384}, kFloat32, 18),
+                    h = Tensor::empty({rows, 384}, kFloat32, kGPU), y = Tensor::empty({rows, 384}, kFloat32, kGPU),
+                    mean = Tensor::empty({rows}, kFloat32, kGPU), rstd = Tensor::empty({rows}, kFloat32, kGPU);
+             return std::function<void()>([=] { cuda::add_layer_norm(h, y, mean, rstd, x, r, w, b, 1e-6); });
+         }},
+        // Attention-score rows of ViT length (198 keys), softmax over the last axis: read x, write y.
+        {"memory/softmax_f32", 2 * f,
+         [n] {
+             Tensor x = random_gpu({n / 198, 198}, kFloat32, 21), y = Tensor::empty({n / 198, 198}, kFloat32, kGPU);
+             return std::function<void()>([=] { cuda::softmax(y, x, 1, false); });
+         }},
+        {"memory/softmax_bf16", f,
+         [n] {
+             Tensor x = random_gpu({n / 198, 198}, kBFloat16, 21), y = Tensor::empty({n / 198, 198}, kBFloat16, kGPU);
+             return std::function<void()>([=] { cuda::softmax(y, x, 1, false); });
          }},
         {"memory/sum_rows_f32", f,
          [n] {

@@ -36,6 +36,9 @@ LayerNorm::LayerNorm(int64_t dim, double eps_, bool affine) : Module("LayerNorm"
 }
 
 Tensor LayerNorm::forward(const Tensor& x) const { return layer_norm(x, {x.size(-1)}, weight, bias, eps); }
+AddLayerNorm LayerNorm::forward_add(const Tensor& x, const Tensor& residual) const {
+    return add_layer_norm(x, residual, {x.size(-1)}, weight, bias, eps);
+}
 
 BatchNorm2d::BatchNorm2d(int64_t channels, double eps_, double momentum_)
     : Module("BatchNorm2d"), eps(eps_), momentum(momentum_) {

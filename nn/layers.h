@@ -10,6 +10,7 @@
 
 #include "engine/generator.h"
 #include "nn/module.h"
+#include "ops/norm.h"
 
 namespace wsol::nn {
 
@@ -38,6 +39,9 @@ class LayerNorm : public Module {
 public:
     explicit LayerNorm(int64_t dim, double eps = 1e-5, bool affine = true);
     Tensor forward(const Tensor& x) const;  // normalises the last axis
+    // {x + residual, forward(x + residual)} in one pass (ops/norm.h add_layer_norm): a residual
+    // connection followed by this norm, as in pre-norm and post-norm transformer layers.
+    AddLayerNorm forward_add(const Tensor& x, const Tensor& residual) const;
     Tensor weight, bias;                    // (dim): ones and zeros
     double eps;
 };

@@ -82,8 +82,8 @@ TransformerBlock::TransformerBlock(int64_t dim, int64_t num_heads, double mlp_ra
 BlockOutput TransformerBlock::forward(const Tensor& x, const AttentionProbe* probe) const {
     BlockOutput out;
     out.attention = attn->forward(norm1->forward(x), probe);
-    Tensor h = add(x, drop_path->forward(out.attention.out));
-    out.x = add(h, drop_path->forward(mlp->forward(norm2->forward(h))));
+    const AddLayerNorm h = norm2->forward_add(x, drop_path->forward(out.attention.out));  // h and norm2(h), one pass
+    out.x = add(h.sum, drop_path->forward(mlp->forward(h.normed)));
     return out;
 }
 
@@ -127,9 +127,9 @@ TransformerEncoderLayer::TransformerEncoderLayer(int64_t dim, int64_t num_heads,
 Tensor TransformerEncoderLayer::forward(const Tensor& input) const {
     WSOL_CHECK(input.dim() == 3, "TransformerEncoderLayer: expected a 3-D input, got ", shape_str(input.shape()));
     Tensor x = batch_first ? input : transpose(input, 0, 1);  // work batch-first: (B, S, D)
-    x = norm1->forward(add(x, dropout1->forward(self_attn->forward(x))));
+    x = norm1->forward_add(x, dropout1->forward(self_attn->forward(x))).normed;
     Tensor ff = linear2->forward(dropout->forward(gelu(linear1->forward(x))));
-    x = norm2->forward(add(x, dropout2->forward(ff)));
+    x = norm2->forward_add(x, dropout2->forward(ff)).normed;
     return batch_first ? x : transpose(x, 0, 1);
 }
 

@@ -12,6 +12,7 @@
 
 #include "autograd/node.h"
 #include "ops/autocast.h"
+#include "ops/cpu/elementwise.h"
 #include "ops/cpu/norm.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise.h"
@@ -52,25 +53,58 @@ Tensor empty_if(bool needed, const Shape& shape, const Tensor& like) {
 
 // ---- LayerNorm -----------------------------------------------------------------------------------
 
+namespace {
+
+// The checks of layer_norm's arguments (x already autocast); returns the row count M and width N.
+std::pair<int64_t, int64_t> layer_norm_rows(const char* op, const Tensor& x, const Shape& normalized_shape,
+                                            const Tensor& weight, const Tensor& bias, double eps) {
+    check_floating(op, x);
+    const int64_t k = int64_t(normalized_shape.size());
+    WSOL_CHECK(k >= 1, op, ": normalized_shape must have at least one axis");
+    bool suffix = x.dim() >= k;
+    for (int64_t d = 0; suffix && d < k; ++d) suffix = x.shape()[size_t(x.dim() - k + d)] == normalized_shape[size_t(d)];
+    WSOL_CHECK(suffix, op, ": input of shape ", shape_str(x.shape()), " does not end with normalized_shape ",
+               shape_str(normalized_shape));
+    check_param(op, "weight", weight, normalized_shape, x);
+    check_param(op, "bias", bias, normalized_shape, x);
+    WSOL_CHECK(eps >= 0.0, op, ": eps must be non-negative, got ", eps);
+    // x: (..., *normalized_shape) -> (M, N) rows; mean, rstd: (M)
+    const int64_t n = shape_numel(normalized_shape);
+    return {n == 0 ? 0 : x.numel() / n, n};
+}
+
+// The layer_norm node: x2 is the (M, N) contiguous view of x that the forward normalised.
+void record_layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y, const Tensor& x2,
+                       const Tensor& w, const Tensor& mean, const Tensor& rstd, const Shape& normalized_shape) {
+    record_op("layer_norm", {x, weight, bias}, {y},
+              [x2, w, mean, rstd, x_shape = x.shape(), p_shape = normalized_shape](const TensorList& g,
+                                                                                   const GradMask& need) {
+                  const Tensor g2 = rows_view(g[0], x2.shape());
+                  Tensor gx = empty_if(need[0], x_shape, x2);
+                  Tensor gw = empty_if(need[1], p_shape, x2);
+                  Tensor gb = empty_if(need[2], p_shape, x2);
+                  const Shape rows = x2.shape(), feat = {rows[1]};
+                  const Tensor gx2 = gx.defined() ? gx.as_strided(rows, contiguous_strides(rows), 0) : gx;
+                  const Tensor gw1 = gw.defined() ? gw.as_strided(feat, {1}, 0) : gw;
+                  const Tensor gb1 = gb.defined() ? gb.as_strided(feat, {1}, 0) : gb;
+                  switch (backend_of("layer_norm", {g2, x2})) {
+                      case DeviceType::CPU: cpu::layer_norm_backward(gx2, gw1, gb1, g2, x2, mean, rstd, w); break;
+                      case DeviceType::CUDA:
+                          WSOL_CUDA_ONLY(cuda::layer_norm_backward(gx2, gw1, gb1, g2, x2, mean, rstd, w));
+                          break;
+                  }
+                  return TensorList{gx, gw, gb};
+              });
+}
+
+}  // namespace
+
 Tensor layer_norm(const Tensor& x_in, const Shape& normalized_shape, const Tensor& weight_in, const Tensor& bias_in,
                   double eps) {
     WSOL_CHECK(x_in.defined(), "layer_norm: undefined input");
     // bf16 autocast: normalised in float32, returned in float32.
     const Tensor x = autocast_float(x_in), weight = autocast_float(weight_in), bias = autocast_float(bias_in);
-    check_floating("layer_norm", x);
-    const int64_t k = int64_t(normalized_shape.size());
-    WSOL_CHECK(k >= 1, "layer_norm: normalized_shape must have at least one axis");
-    bool suffix = x.dim() >= k;
-    for (int64_t d = 0; suffix && d < k; ++d) suffix = x.shape()[size_t(x.dim() - k + d)] == normalized_shape[size_t(d)];
-    WSOL_CHECK(suffix, "layer_norm: input of shape ", shape_str(x.shape()), " does not end with normalized_shape ",
-               shape_str(normalized_shape));
-    check_param("layer_norm", "weight", weight, normalized_shape, x);
-    check_param("layer_norm", "bias", bias, normalized_shape, x);
-    WSOL_CHECK(eps >= 0.0, "layer_norm: eps must be non-negative, got ", eps);
-
-    // x: (..., *normalized_shape) -> (M, N) rows; mean, rstd: (M)
-    const int64_t n = shape_numel(normalized_shape);
-    const int64_t m = n == 0 ? 0 : x.numel() / n;
+    const auto [m, n] = layer_norm_rows("layer_norm", x, normalized_shape, weight, bias, eps);
     const Tensor x2 = rows_view(x, {m, n});
     const Tensor w = rows_view(weight, {n});
     const Tensor b = rows_view(bias, {n});
@@ -82,28 +116,45 @@ Tensor layer_norm(const Tensor& x_in, const Shape& normalized_shape, const Tenso
         case DeviceType::CPU: cpu::layer_norm(y2, mean, rstd, x2, w, b, eps); break;
         case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::layer_norm(y2, mean, rstd, x2, w, b, eps)); break;
     }
-    if (any_requires_grad({x, weight, bias})) {
-        record_op("layer_norm", {x, weight, bias}, {y},
-                  [x2, w, mean, rstd, x_shape = x.shape(), p_shape = normalized_shape](const TensorList& g,
-                                                                                       const GradMask& need) {
-                      const Tensor g2 = rows_view(g[0], x2.shape());
-                      Tensor gx = empty_if(need[0], x_shape, x2);
-                      Tensor gw = empty_if(need[1], p_shape, x2);
-                      Tensor gb = empty_if(need[2], p_shape, x2);
-                      const Shape rows = x2.shape(), feat = {rows[1]};
-                      const Tensor gx2 = gx.defined() ? gx.as_strided(rows, contiguous_strides(rows), 0) : gx;
-                      const Tensor gw1 = gw.defined() ? gw.as_strided(feat, {1}, 0) : gw;
-                      const Tensor gb1 = gb.defined() ? gb.as_strided(feat, {1}, 0) : gb;
-                      switch (backend_of("layer_norm", {g2, x2})) {
-                          case DeviceType::CPU: cpu::layer_norm_backward(gx2, gw1, gb1, g2, x2, mean, rstd, w); break;
-                          case DeviceType::CUDA:
-                              WSOL_CUDA_ONLY(cuda::layer_norm_backward(gx2, gw1, gb1, g2, x2, mean, rstd, w));
-                              break;
-                      }
-                      return TensorList{gx, gw, gb};
-                  });
-    }
+    if (any_requires_grad({x, weight, bias})) record_layer_norm(x, weight, bias, y, x2, w, mean, rstd, normalized_shape);
     return y;
+}
+
+AddLayerNorm add_layer_norm(const Tensor& x_in, const Tensor& residual_in, const Shape& normalized_shape,
+                            const Tensor& weight_in, const Tensor& bias_in, double eps) {
+    WSOL_CHECK(x_in.defined() && residual_in.defined(), "add_layer_norm: undefined input");
+    const Tensor x = autocast_float(x_in), residual = autocast_float(residual_in);
+    const Tensor weight = autocast_float(weight_in), bias = autocast_float(bias_in);
+    WSOL_CHECK(residual.shape() == x.shape(), "add_layer_norm: residual of shape ", shape_str(residual.shape()),
+               " for an input of shape ", shape_str(x.shape()), " (no broadcasting)");
+    WSOL_CHECK(residual.dtype() == x.dtype(), "add_layer_norm: residual is ", dtype_name(residual.dtype()),
+               " but the input is ", dtype_name(x.dtype()));
+    const auto [m, n] = layer_norm_rows("add_layer_norm", x, normalized_shape, weight, bias, eps);
+    const Tensor x2 = rows_view(x, {m, n});
+    const Tensor r2 = rows_view(residual, {m, n});
+    const Tensor w = rows_view(weight, {n});
+    const Tensor b = rows_view(bias, {n});
+    AddLayerNorm out{Tensor::empty(x.shape(), x.dtype(), x.device()), Tensor::empty(x.shape(), x.dtype(), x.device())};
+    Tensor mean = Tensor::empty({m}, stats_dtype(x), x.device());
+    Tensor rstd = Tensor::empty({m}, stats_dtype(x), x.device());
+    const Tensor h2 = out.sum.as_strided({m, n}, {n, 1}, 0);
+    const Tensor y2 = out.normed.as_strided({m, n}, {n, 1}, 0);
+    switch (backend_of("add_layer_norm", {x2, r2, w, b})) {
+        case DeviceType::CPU:
+            cpu::binary(BinaryOp::Add, h2, x2, r2);
+            cpu::layer_norm(y2, mean, rstd, h2, w, b, eps);
+            break;
+        case DeviceType::CUDA: WSOL_CUDA_ONLY(cuda::add_layer_norm(h2, y2, mean, rstd, x2, r2, w, b, eps)); break;
+    }
+    if (any_requires_grad({x, residual})) {
+        record_op("add", {x, residual}, {out.sum}, [](const TensorList& g, const GradMask& need) {
+            return TensorList{need[0] ? g[0] : Tensor(), need[1] ? g[0] : Tensor()};
+        });
+    }
+    if (any_requires_grad({out.sum, weight, bias})) {
+        record_layer_norm(out.sum, weight, bias, out.normed, h2.detach(), w, mean, rstd, normalized_shape);
+    }
+    return out;
 }
 
 // ---- BatchNorm -----------------------------------------------------------------------------------

@@ -13,6 +13,14 @@
 //             channel. Running stats may be undefined (like track_running_stats=False).
 //   eval:     uses running_mean / running_var (required), treated as constants.
 // The gradient flows to x, weight and bias in both modes; running stats never get one.
+//
+// add_layer_norm is the pre-norm transformer block's "residual add, then LayerNorm" in one pass:
+//   sum = x + residual,   normed = layer_norm(sum, normalized_shape, weight, bias, eps)
+// x and residual have one shape, dtype and device. On CUDA one kernel reads x and residual once and
+// writes both outputs (instead of an add kernel and a LayerNorm kernel re-reading the sum); on the
+// CPU it adds, then normalises. The numbers are those of add() then layer_norm(), gradients
+// included: the graph holds an add node and a layer_norm node, so the gradient reaching `sum` from
+// both its uses is summed before flowing back to x and residual.
 #pragma once
 
 #include "engine/tensor.h"
@@ -21,6 +29,13 @@ namespace wsol {
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(),
                   const Tensor& bias = Tensor(), double eps = 1e-5);
+
+struct AddLayerNorm {
+    Tensor sum;     // x + residual
+    Tensor normed;  // layer_norm(sum)
+};
+AddLayerNorm add_layer_norm(const Tensor& x, const Tensor& residual, const Shape& normalized_shape,
+                            const Tensor& weight = Tensor(), const Tensor& bias = Tensor(), double eps = 1e-5);
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);

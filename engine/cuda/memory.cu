@@ -33,13 +33,20 @@ public:
     }
 
     void raw_free(void* ptr) noexcept override {
-        cudaSetDevice(device_);
-        cudaFree(ptr);  // errors here (e.g. during process teardown) cannot be reported usefully
+        // Through set_device, which keeps the thread's current-device cache right: a bare
+        // cudaSetDevice here would leave it naming another device, and a later set_device() to that
+        // device would then do nothing.
+        try {
+            set_device(device_);
+        } catch (...) {
+            return;  // e.g. during process teardown: nothing useful to report, the memory goes with the process
+        }
+        cudaFree(ptr);  // errors here cannot be reported usefully either
     }
 
     std::string describe() const override {
         size_t free_bytes = 0, total_bytes = 0;
-        cudaSetDevice(device_);
+        set_device(device_);
         if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
             (void)cudaGetLastError();
             return "cuda:" + std::to_string(device_);

@@ -132,6 +132,7 @@ struct Plan {
     cublasLtMatmulAlgo_t algo{};
     size_t workspace = 0;
     bool double_scale = false;  // alpha/beta are double (float64 compute) rather than float
+    bool available = true;      // false: cuBLASLt has no algorithm for this request (remembered too)
 };
 
 std::mutex g_mutex;
@@ -173,7 +174,12 @@ size_t gemm_plan_cache_size() {
     return plans().size();
 }
 
-void gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& o) {
+namespace {
+
+// gemm and try_gemm: the request's plan (cached per shape, strides, dtypes, epilogue and
+// alignment), then the cublasLtMatmul call. Returns false only when cuBLASLt offers no algorithm
+// and the caller said it has an alternative (required = false); every other failure throws.
+bool run_gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& o, bool required) {
     WSOL_CHECK(a.defined() && b.defined() && c.defined(), "gemm on CUDA: undefined operand");
     const std::string what = describe(c, a, b, o);
     WSOL_CHECK(a.is_cuda() && a.device() == b.device() && a.device() == c.device(), what, ": operands on ",
@@ -216,14 +222,14 @@ void gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& 
                    c.device().str());
     }
 
-    if (c.numel() == 0) return;
+    if (c.numel() == 0) return true;
     if (K == 0) {  // an empty sum: C = beta C
         if (o.beta == 0.0) {
             fill(c, 0.0);
         } else {
             binary_scalar(BinaryOp::Mul, c, c, o.beta, false);
         }
-        return;
+        return true;
     }
 
     const int device = c.device().index;
@@ -295,14 +301,20 @@ void gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& 
             cublasLtMatrixLayoutDestroy(plan.layout_a);
             cublasLtMatrixLayoutDestroy(plan.layout_b);
             cublasLtMatrixLayoutDestroy(plan.layout_c);
-            WSOL_FAIL(what, ": cuBLASLt has no algorithm for this request (", cublasGetStatusString(status), ")",
-                      tf32 ? " [TF32]" : "");
+            // Remembered, so that a caller with an alternative (try_gemm) does not ask again.
+            plan = Plan{};
+            plan.available = false;
+        } else {
+            plan.algo = result.algo;
+            plan.workspace = result.workspaceSize;
         }
-        plan.algo = result.algo;
-        plan.workspace = result.workspaceSize;
         found = plans().emplace(key.str(), plan).first;
     }
     const Plan& plan = found->second;
+    if (!plan.available) {
+        if (!required) return false;
+        WSOL_FAIL(what, ": cuBLASLt has no algorithm for this request", tf32 ? " [TF32]" : "");
+    }
     if (uses_bias(e)) {
         const void* bias = o.bias.raw_data();
         WSOL_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
@@ -328,6 +340,15 @@ void gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& 
         o.bias.storage()->bump_version();
     }
     if (e == GemmEpilogue::BiasGeluAux) o.aux.storage()->bump_version();
+    return true;
+}
+
+}  // namespace
+
+void gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& o) { run_gemm(c, a, b, o, true); }
+
+bool try_gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& o) {
+    return run_gemm(c, a, b, o, false);
 }
 
 }  // namespace wsol::cuda

@@ -58,6 +58,11 @@ struct GemmOptions {
 
 void gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& options = {});
 
+// The same, for a caller that has another way to do the work (e.g. linear without the bias
+// epilogue): returns false, having done nothing, when cuBLASLt offers no algorithm for the request
+// (remembered per request, so the heuristic is asked once). Every other failure throws, as gemm.
+bool try_gemm(const Tensor& c, const Tensor& a, const Tensor& b, const GemmOptions& options = {});
+
 // Number of distinct requests whose algorithm is cached (for tests and diagnostics).
 size_t gemm_plan_cache_size();
 

@@ -104,15 +104,11 @@ void linear(const Tensor& out, const Tensor& x, const Tensor& weight, const Tens
             o.bias = Tensor::empty(bias.shape(), bias.dtype(), bias.device());
             copy_into(o.bias, bias);
         }
-        try {
-            gemm(out, ox.t, ow.t, o);
-            return;
-        } catch (const Error&) {
-            // cuBLASLt offers no algorithm with the epilogue for this layout: add the bias the
-            // plain way below (the same result).
-            o.epilogue = GemmEpilogue::None;
-            o.bias = Tensor();
-        }
+        if (try_gemm(out, ox.t, ow.t, o)) return;
+        // cuBLASLt offers no algorithm with the epilogue for this layout: add the bias the plain
+        // way below (the same result). Any other failure (out of memory, a failed launch) throws.
+        o.epilogue = GemmEpilogue::None;
+        o.bias = Tensor();
     }
     // No epilogue: the bias (if any) broadcast into out first, the product added onto it.
     if (bias.defined()) {

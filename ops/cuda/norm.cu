@@ -40,10 +40,14 @@ __device__ __forceinline__ void team_position(int64_t& row, int& lane, int& team
 }
 
 // y = (x - mean) * rstd * w + b for one row per team; mean and rstd saved in A (float or double).
+// With a residual (add_layer_norm), the row normalised is h = x + residual, rounded to T as the
+// add kernel rounds it, and h is written to `sum` on the way: each thread writes the elements it
+// later reads back, so the team needs no synchronisation (the shift, h[0], each thread computes).
 template <class T, bool kBlock>
 __global__ void layer_norm_kernel(T* __restrict__ y, acc_type<T>* __restrict__ mean, acc_type<T>* __restrict__ rstd,
                                   const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
-                                  int64_t rows, int64_t n, acc_type<T> eps) {
+                                  int64_t rows, int64_t n, acc_type<T> eps, const T* __restrict__ residual = nullptr,
+                                  T* __restrict__ sum = nullptr) {
     using A = acc_type<T>;
     __shared__ A scratch[32];
     int64_t row;
@@ -52,7 +56,16 @@ __global__ void layer_norm_kernel(T* __restrict__ y, acc_type<T>* __restrict__ m
     if (row >= rows) return;
     const T* xr = x + row * n;
     T* yr = y + row * n;
-    const A shift = to_compute(xr[0]);
+    A shift;
+    if (residual != nullptr) {
+        const T* rr = residual + row * n;
+        T* hr = sum + row * n;
+        for (int64_t i = lane; i < n; i += team) hr[i] = device_convert<T>(to_compute(xr[i]) + to_compute(rr[i]));
+        shift = A(to_compute(device_convert<T>(to_compute(xr[0]) + to_compute(rr[0]))));
+        xr = hr;
+    } else {
+        shift = to_compute(xr[0]);
+    }
     A s = 0;
     for (int64_t i = lane; i < n; i += team) s += A(to_compute(xr[i])) - shift;
     const A mu = shift + team_sum<kBlock>(s, scratch) / A(n);
@@ -163,27 +176,47 @@ void check_stats(const char* op, const Tensor& stats, const Tensor& x) {
 
 }  // namespace
 
-void layer_norm(const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x, const Tensor& weight,
-                const Tensor& bias, double eps) {
-    dispatch_floating_device(x.dtype(), "layer_norm", [&](auto tag) {
+namespace {
+
+// layer_norm and add_layer_norm (residual and sum defined).
+void launch_layer_norm(const char* op, const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x,
+                       const Tensor& weight, const Tensor& bias, double eps, const Tensor& residual, const Tensor& sum) {
+    dispatch_floating_device(x.dtype(), op, [&](auto tag) {
         using T = typename decltype(tag)::type;
         using A = acc_type<T>;
-        check_stats("layer_norm", mean, x);
-        check_stats("layer_norm", rstd, x);
+        check_stats(op, mean, x);
+        check_stats(op, rstd, x);
         const int64_t n = x.numel() == 0 ? 0 : x.shape().back();
         const int64_t rows = n == 0 ? 0 : x.numel() / n;
         if (rows == 0) return;
         cudaStream_t stream = prepare(x);
+        const T* r = residual.defined() ? ptr<T>(residual) : nullptr;
+        T* h = sum.defined() ? ptr<T>(sum) : nullptr;
         if (n <= kWarpRowMax) {
             layer_norm_kernel<T, false><<<blocks_for(rows, kWarpRowsThreads / 32), kWarpRowsThreads, 0, stream>>>(
-                ptr<T>(y), ptr<A>(mean), ptr<A>(rstd), ptr<T>(x), ptr<T>(weight), ptr<T>(bias), rows, n, A(eps));
+                ptr<T>(y), ptr<A>(mean), ptr<A>(rstd), ptr<T>(x), ptr<T>(weight), ptr<T>(bias), rows, n, A(eps), r, h);
         } else {
-            WSOL_CHECK(rows <= INT32_MAX, "layer_norm on CUDA: too many rows (", rows, ")");
+            WSOL_CHECK(rows <= INT32_MAX, op, " on CUDA: too many rows (", rows, ")");
             layer_norm_kernel<T, true><<<unsigned(rows), kBlockRowThreads, 0, stream>>>(
-                ptr<T>(y), ptr<A>(mean), ptr<A>(rstd), ptr<T>(x), ptr<T>(weight), ptr<T>(bias), rows, n, A(eps));
+                ptr<T>(y), ptr<A>(mean), ptr<A>(rstd), ptr<T>(x), ptr<T>(weight), ptr<T>(bias), rows, n, A(eps), r, h);
         }
         WSOL_CUDA_CHECK_LAUNCH();
     });
+}
+
+}  // namespace
+
+void layer_norm(const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x, const Tensor& weight,
+                const Tensor& bias, double eps) {
+    launch_layer_norm("layer_norm", y, mean, rstd, x, weight, bias, eps, Tensor(), Tensor());
+}
+
+void add_layer_norm(const Tensor& sum, const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x,
+                    const Tensor& residual, const Tensor& weight, const Tensor& bias, double eps) {
+    WSOL_CHECK(residual.defined() && sum.defined() && residual.dtype() == x.dtype() && sum.dtype() == x.dtype() &&
+                   residual.numel() == x.numel() && sum.numel() == x.numel(),
+               "add_layer_norm on CUDA: residual and sum must match the input");
+    launch_layer_norm("add_layer_norm", y, mean, rstd, x, weight, bias, eps, residual, sum);
 }
 
 void layer_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias,

@@ -16,6 +16,10 @@ namespace wsol::cuda {
 // x: (M, N) rows -> y: (M, N); mean, rstd: (M). y = (x - mean) * rstd * weight + bias.
 void layer_norm(const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x, const Tensor& weight,
                 const Tensor& bias, double eps);
+// sum = x + residual (rounded to x's dtype, as the add kernel does), then y = layer_norm(sum), in
+// one kernel: x and residual read once, sum and y written (all (M, N)).
+void add_layer_norm(const Tensor& sum, const Tensor& y, const Tensor& mean, const Tensor& rstd, const Tensor& x,
+                    const Tensor& residual, const Tensor& weight, const Tensor& bias, double eps);
 // grad_x (M, N), grad_weight (N) and grad_bias (N), each computed only when defined.
 void layer_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias,
                          const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& rstd,

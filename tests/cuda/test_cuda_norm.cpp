@@ -71,6 +71,34 @@ TEST(CudaNorm, LayerNormKernels) {
 #endif
 }
 
+// The residual add fused into the LayerNorm kernel: the same bits as the add kernel followed by the
+// LayerNorm kernel (sum, y, mean and rstd), for warp rows, block rows and a one-feature row.
+TEST(CudaNorm, AddLayerNormKernel) {
+    WSOL_REQUIRE_GPU();
+#if WSOL_CUDA
+    uint64_t seed = 300;
+    for (const Shape& shape : {Shape{50, 384}, Shape{7, 2000}, Shape{3, 1}}) {
+        for (DType dtype : kFloatTypes) {
+            SCOPED_TRACE(shape_str(shape) + " " + dtype_name(dtype));
+            const int64_t M = shape[0], N = shape[1];
+            const DType sd = stats_of(dtype);
+            Tensor x = random_input(shape, dtype, seed++, 2, 6, kGPU);
+            Tensor r = random_input(shape, dtype, seed++, -1, 1, kGPU);
+            Tensor w = random_input({N}, dtype, seed++, 0.5, 1.5, kGPU), b = random_input({N}, dtype, seed++, -1, 1, kGPU);
+            Tensor h = poisoned(shape, dtype), y = poisoned(shape, dtype), mean = poisoned({M}, sd), rstd = poisoned({M}, sd);
+            cuda::add_layer_norm(h, y, mean, rstd, x, r, w, b, 1e-5);
+            const Tensor h_ref = add(x, r);
+            Tensor y_ref = poisoned(shape, dtype), mean_ref = poisoned({M}, sd), rstd_ref = poisoned({M}, sd);
+            cuda::layer_norm(y_ref, mean_ref, rstd_ref, h_ref, w, b, 1e-5);
+            EXPECT_TRUE(same_bits(h, h_ref)) << "sum";
+            EXPECT_TRUE(same_bits(y, y_ref)) << "y";
+            EXPECT_TRUE(same_bits(mean, mean_ref)) << "mean";
+            EXPECT_TRUE(same_bits(rstd, rstd_ref)) << "rstd";
+        }
+    }
+#endif
+}
+
 TEST(CudaNorm, BatchNormKernels) {
     WSOL_REQUIRE_GPU();
 #if WSOL_CUDA
@@ -123,6 +151,14 @@ TEST(CudaNorm, OpsThroughAutograd) {
         expect_op_matches("layer_norm on a transposed input", [](const TensorList& in) {
             return layer_norm(transpose(transpose(in[0], 0, 1), 0, 1), {48}, in[1], in[2], 1e-6);
         }, {x, w, b}, dtype, 4.0);
+    }
+    // add_layer_norm with a gradient through both outputs (the sum and its normalisation).
+    Tensor res = random_input({4, 9, 48}, kFloat64, 13, -2, 2);
+    for (DType dtype : kFloatTypes) {
+        expect_op_matches("add_layer_norm", [](const TensorList& in) {
+            const AddLayerNorm o = add_layer_norm(in[0], in[1], {48}, in[2], in[3], 1e-6);
+            return add(o.normed, mul(o.sum, 0.5));
+        }, {x, res, w, b}, dtype, 4.0);
     }
     Tensor images = random_input({6, 5, 7, 7}, kFloat64, 10, -1, 3);
     Tensor gamma = random_input({5}, kFloat64, 11, 0.5, 1.5), beta = random_input({5}, kFloat64, 12, -1, 1);

@@ -56,6 +56,67 @@ TEST(LayerNormGrad, MatchesFiniteDifferences) {
                                               random_leaf({4}, 9)}));
 }
 
+// add_layer_norm: (x + r, layer_norm(x + r)) with cotangents on both outputs, so the gradient of the
+// sum is the one that reaches it directly plus the one through the normalisation.
+TEST(AddLayerNorm, MatchesPyTorch) {
+    const TensorFile& f = math_fixtures();
+    expect_matches_fixture(f, "add_layer_norm", [](const TensorList& in) {
+        const AddLayerNorm o = add_layer_norm(in[0], in[1], {8}, in[2], in[3], 1e-6);
+        return TensorList{o.sum, o.normed};
+    });
+    expect_matches_fixture(f, "add_layer_norm", [](const TensorList& in) {  // strided inputs
+        const AddLayerNorm o = add_layer_norm(non_contiguous(in[0]), non_contiguous(in[1]), {8}, in[2], in[3], 1e-6);
+        return TensorList{o.sum, o.normed};
+    });
+    expect_matches_fixture(f, "add_layer_norm_plain", [](const TensorList& in) {
+        const AddLayerNorm o = add_layer_norm(in[0], in[1], {2, 3});
+        return TensorList{o.sum, o.normed};
+    });
+}
+
+TEST(AddLayerNormGrad, MatchesFiniteDifferences) {
+    auto fused = [](const TensorList& in) {
+        const AddLayerNorm o = add_layer_norm(in[0], in[1], {5}, in[2], in[3]);
+        return TensorList{o.sum, o.normed};
+    };
+    EXPECT_TRUE(gradcheck_ok(fused, {random_leaf({3, 5}, 11), random_strided_leaf({3, 5}, 12), random_leaf({5}, 13),
+                                     random_leaf({5}, 14)}));
+    // Only the normalised output used (the post-norm layer's pattern).
+    auto normed_only = [](const TensorList& in) { return TensorList{add_layer_norm(in[0], in[1], {2, 3}).normed}; };
+    EXPECT_TRUE(gradcheck_ok(normed_only, {random_leaf({4, 2, 3}, 15), random_leaf({4, 2, 3}, 16)}));
+}
+
+TEST(AddLayerNorm, SameBitsAsAddThenLayerNorm) {
+    for (DType dt : {kFloat32, kFloat64}) {
+        SCOPED_TRACE(dtype_name(dt));
+        const Tensor x = to(random_leaf({6, 197, 24}, 21), dt).detach().set_requires_grad(true);
+        const Tensor r = to(random_leaf({6, 197, 24}, 22), dt).detach().set_requires_grad(true);
+        const Tensor w = to(random_leaf({24}, 23), dt).detach().set_requires_grad(true);
+        const Tensor b = to(random_leaf({24}, 24), dt).detach().set_requires_grad(true);
+        const Tensor c = to(random_leaf({6, 197, 24}, 25), dt).detach();
+        const AddLayerNorm fused = add_layer_norm(x, r, {24}, w, b, 1e-6);
+        const Tensor h = add(x, r);
+        const Tensor y = layer_norm(h, {24}, w, b, 1e-6);
+        EXPECT_EQ(fused.sum.to_vector<double>(), h.to_vector<double>());
+        EXPECT_EQ(fused.normed.to_vector<double>(), y.to_vector<double>());
+        const TensorList g_fused = grad(sum(add(mul(fused.normed, c), fused.sum)), {x, r, w, b});
+        const TensorList g_plain = grad(sum(add(mul(y, c), h)), {x, r, w, b});
+        for (size_t i = 0; i < g_fused.size(); ++i) {
+            EXPECT_EQ(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()) << i;
+        }
+    }
+}
+
+TEST(AddLayerNorm, ArgumentErrors) {
+    const Tensor x = random_leaf({2, 4}, 31, -1.0, 1.0, kFloat32);
+    EXPECT_WSOL_ERROR(add_layer_norm(x, random_leaf({1, 4}, 32, -1.0, 1.0, kFloat32), {4}),
+                      "residual of shape (1,4) for an input of shape (2,4)");
+    EXPECT_WSOL_ERROR(add_layer_norm(x, random_leaf({2, 4}, 33), {4}), "residual is float64");
+    EXPECT_WSOL_ERROR(add_layer_norm(x, random_leaf({2, 4}, 34, -1.0, 1.0, kFloat32), {3}),
+                      "add_layer_norm: input of shape (2,4) does not end");
+    EXPECT_WSOL_ERROR(add_layer_norm(x, Tensor(), {4}), "undefined input");
+}
+
 TEST(LayerNorm, ConstantRowsAndLargeOffsets) {
     // A constant row has zero variance: y = bias exactly (xhat = 0 * rsqrt(eps)).
     Tensor x = full({2, 16}, 3.0);

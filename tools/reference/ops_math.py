@@ -126,4 +126,10 @@ case(out, "topk_largest", lambda x: torch.topk(x, 3, -1), [rand(3, 8, grad=False
 case(out, "topk_smallest_axis0", lambda x: torch.topk(x, 2, 0, largest=False), [rand(5, 4, grad=False)])
 case(out, "topk_mid_axis", lambda x: torch.topk(x, 4, 1), [rand(2, 6, 3, grad=False)])
 
+# ---- add_layer_norm: (x + r, layer_norm(x + r)); both outputs get a cotangent --------------------------
+# (appended last so that the cases above keep their random draws)
+case(out, "add_layer_norm", lambda x, r, w, b: (x + r, F.layer_norm(x + r, (8,), w, b, eps=1e-6)),
+     [rand(3, 4, 8), rand(3, 4, 8), rand(8), rand(8)])
+case(out, "add_layer_norm_plain", lambda x, r: (x + r, F.layer_norm(x + r, (2, 3))), [rand(4, 2, 3), rand(4, 2, 3)])
+
 save("ops/math.safetensors", out)
