@@ -1,18 +1,19 @@
-// wsolevaluation metadata folders (evaluation.md B1): the small subset of the data layer that
-// score-map evaluation needs, kept separate so it can merge into data/ later.
+// wsolevaluation metadata folders (evaluation.md B1) as score-map evaluation needs them:
 //
 //   image_ids.txt      <image_id>                          evaluation order
-//   class_labels.txt   <image_id>,<label>                  optional here
+//   class_labels.txt   <image_id>,<label>                  optional here (labels are not needed)
 //   image_sizes.txt    <image_id>,<width>,<height>         needed for boxes (width first)
 //   localization.txt   <image_id>,<x0>,<y0>,<x1>,<y1>      boxes: one line per box, inclusive corners
 //                  or  <image_id>,<mask_png>,<ignore_png>  masks: one line per instance; only the
 //                                                          first line of an image names the ignore mask
 //
-// LF line ends, the last line may lack one. The parser is strict where wsolevaluation would
-// silently misbehave: every error names the file and line. Lines of one image may be anywhere
-// (wsolevaluation collects them in a dict), but every id must be in image_ids.txt, every image
-// needs its label/size/boxes exactly once (boxes: at least one), and boxes must lie inside the
-// image (0 <= x0 <= x1 <= width - 1, likewise y).
+// The files are read by the project's one reader of the format, data::read_wsoleval
+// (data/wsoleval.h): LF or CRLF line ends, blank lines skipped, lines of one image anywhere,
+// every error naming the file and line. On top of it, evaluation needs: at least one image; one
+// kind of ground truth for all of them (at least one box per image, with the image sizes; or masks,
+// each image naming its ignore mask, which wsolevaluation reads); sizes for all images or none.
+// A box must start inside its image; its end may overshoot the border (16 of CUB's official test
+// boxes do), which the protocols handle.
 #pragma once
 
 #include <string>
@@ -29,7 +30,7 @@ struct ImageSize {
 struct WsolMetadata {
     std::string dir;
     std::vector<std::string> image_ids;
-    std::vector<int> labels;                    // empty when class_labels.txt is absent
+    std::vector<int> labels;                    // per image; empty when class_labels.txt is absent
     std::vector<ImageSize> sizes;               // empty when image_sizes.txt is absent or empty
     std::vector<std::vector<Box>> boxes;        // per image, original pixels; empty for mask metadata
     std::vector<std::vector<std::string>> mask_paths;  // per image; empty for box metadata
@@ -40,7 +41,7 @@ struct WsolMetadata {
     bool has_masks() const { return !mask_paths.empty(); }
 };
 
-// Reads the folder; throws wsol::Error naming the file and line on any inconsistency.
+// Reads the folder; throws wsol::Error naming the file (and line) on any inconsistency.
 WsolMetadata load_wsol_metadata(const std::string& dir);
 
 // "val/ILSVRC2012_val_00000001.JPEG" -> "val/ILSVRC2012_val_00000001": the extension of the last

@@ -89,7 +89,20 @@ TEST(Metadata, BoxesAndMasks) {
     EXPECT_TRUE(masks.has_masks());
     EXPECT_EQ(masks.mask_paths[0], (std::vector<std::string>{"a_m0.png", "a_m1.png"}));
     EXPECT_EQ(masks.ignore_paths[1], "b_ign.png");
-    EXPECT_TRUE(masks.labels.empty());
+    EXPECT_TRUE(masks.labels.empty());  // no class_labels.txt: not needed to evaluate
+    EXPECT_TRUE(masks.sizes.empty());
+
+    // Windows line ends and blank lines read as the data layer reads them (one reader for both); a
+    // box may end past the border (CUB's official boxes do), but not start outside the image.
+    TempDir w;
+    w.write("image_ids.txt", "a.jpg\r\n\r\nb.jpg\r\n");
+    w.write("class_labels.txt", "a.jpg,0\r\nb.jpg,1\r\n");
+    w.write("image_sizes.txt", "a.jpg,10,10\r\nb.jpg,10,10");
+    w.write("localization.txt", "a.jpg,0,0,9,9\r\nb.jpg,2,2,12,9\r\n");
+    const WsolMetadata crlf = load_wsol_metadata(w.path());
+    ASSERT_EQ(crlf.size(), 2u);
+    EXPECT_EQ(crlf.image_ids[1], "b.jpg");
+    EXPECT_EQ(crlf.boxes[1][0], (Box{2, 2, 12, 9}));
 }
 
 TEST(Metadata, StripExtension) {
@@ -106,35 +119,36 @@ TEST(Metadata, Errors) {
         EXPECT_WSOL_ERROR(load_wsol_metadata(d.path()), fragment);
     };
     const std::pair<std::string, std::string> ids = {"image_ids.txt", "a.jpg\nb.jpg"};
+    const std::pair<std::string, std::string> labels = {"class_labels.txt", "a.jpg,1\nb.jpg,2"};
     const std::pair<std::string, std::string> sizes = {"image_sizes.txt", "a.jpg,10,10\nb.jpg,10,10"};
     const std::pair<std::string, std::string> loc = {"localization.txt", "a.jpg,0,0,1,1\nb.jpg,0,0,1,1"};
-    expect_error({sizes, loc}, "image_ids.txt: cannot open");
-    expect_error({{"image_ids.txt", "a.jpg\na.jpg"}, sizes, loc}, "image_ids.txt:2: image id 'a.jpg' appears twice");
-    expect_error({{"image_ids.txt", "a.jpg\n\nb.jpg"}, sizes, loc}, "image_ids.txt:2: empty line");
-    expect_error({{"image_ids.txt", "a.jpg\r\nb.jpg"}, sizes, loc}, "image_ids.txt:1: carriage return");
-    expect_error({{"image_ids.txt", ""}, sizes, loc}, "image_ids.txt: no image ids");
+    expect_error({labels, sizes, loc}, "image_ids.txt: missing");
+    expect_error({ids, labels, sizes}, "localization.txt: missing");
+    expect_error({{"image_ids.txt", "a.jpg\na.jpg"}, labels, sizes, loc}, "image_ids.txt:2: image id a.jpg is listed twice");
+    expect_error({{"image_ids.txt", ""}, {"class_labels.txt", ""}, {"localization.txt", ""}}, "image_ids.txt: no image ids");
     expect_error({ids, {"class_labels.txt", "a.jpg,1\nc.jpg,2"}, sizes, loc},
                  "class_labels.txt:2: image id 'c.jpg' is not in image_ids.txt");
     expect_error({ids, {"class_labels.txt", "a.jpg,1\na.jpg,2"}, sizes, loc},
-                 "class_labels.txt:2: image id 'a.jpg' already given at line 1");
-    expect_error({ids, {"class_labels.txt", "a.jpg,1"}, sizes, loc}, "class_labels.txt: no line for image 'b.jpg'");
-    expect_error({ids, {"class_labels.txt", "a.jpg,1\nb.jpg,x"}, sizes, loc}, "class_labels.txt:2: label 'x' is not an integer");
-    expect_error({ids, {"class_labels.txt", "a.jpg,1\nb.jpg,-4"}, sizes, loc}, "label -4 is negative");
-    expect_error({ids, {"image_sizes.txt", "a.jpg,10\nb.jpg,10,10"}, loc}, "image_sizes.txt:1: expected 3 comma-separated");
-    expect_error({ids, {"image_sizes.txt", "a.jpg,0,10\nb.jpg,10,10"}, loc}, "image size 0x10 is not positive");
-    expect_error({ids, loc}, "image_sizes.txt: missing or empty, but box metadata needs the image sizes");
-    expect_error({ids, sizes, {"localization.txt", "a.jpg,0,0,1,1"}}, "localization.txt: no box for image 'b.jpg'");
-    expect_error({ids, sizes, {"localization.txt", "a.jpg,0,0,1,1\nb.jpg,0,0,10,1"}},
-                 "localization.txt:2: box [0,0,10,1] of 'b.jpg' reaches outside its 10x10 image");
-    expect_error({ids, sizes, {"localization.txt", "a.jpg,3,0,1,1\nb.jpg,0,0,1,1"}}, "localization.txt:1: box [3,0,1,1] has x1 < x0");
-    expect_error({ids, sizes, {"localization.txt", "a.jpg,0,0,1,1\nb.jpg,0,0,1"}}, "expected 5 comma-separated fields");
-    expect_error({ids, sizes, {"localization.txt", "a.jpg,0,0,1,1.5\nb.jpg,0,0,1,1"}}, "y1 '1.5' is not an integer");
-    expect_error({ids, sizes, {"localization.txt", "a.jpg,0,0,1\n"}}, "expected 5 fields");
-    expect_error({ids, {"localization.txt", "a.jpg,m.png,\nb.jpg,n.png,i.png"}},
+                 "class_labels.txt:2: second label for a.jpg (first at line 1)");
+    expect_error({ids, {"class_labels.txt", "a.jpg,1"}, sizes, loc}, "b.jpg has no line in class_labels.txt");
+    expect_error({ids, {"class_labels.txt", "a.jpg,1\nb.jpg,x"}, sizes, loc}, "class_labels.txt:2: class label");
+    expect_error({ids, {"class_labels.txt", "a.jpg,1\nb.jpg,-4"}, sizes, loc}, "unknown class id -4");
+    expect_error({ids, labels, {"image_sizes.txt", "a.jpg,10\nb.jpg,10,10"}, loc}, "image_sizes.txt:1: expected");
+    expect_error({ids, labels, {"image_sizes.txt", "a.jpg,0,10\nb.jpg,10,10"}, loc}, "image size 0x10 of a.jpg");
+    expect_error({ids, labels, {"image_sizes.txt", "a.jpg,10,10"}, loc}, "1 of the 2 images have no size (e.g. 'b.jpg')");
+    expect_error({ids, labels, loc}, "image_sizes.txt: missing or empty, but box metadata needs the image sizes");
+    expect_error({ids, labels, sizes, {"localization.txt", "a.jpg,0,0,1,1"}}, "localization.txt: no box for image 'b.jpg'");
+    expect_error({ids, labels, sizes, {"localization.txt", "a.jpg,0,0,1,1\nb.jpg,10,0,12,1"}},
+                 "box [10, 0, 12, 1] lies outside the 10x10 image b.jpg");
+    expect_error({ids, labels, sizes, {"localization.txt", "a.jpg,3,0,1,1\nb.jpg,0,0,1,1"}}, "has its end before its start");
+    expect_error({ids, labels, sizes, {"localization.txt", "a.jpg,0,0,1,1\nb.jpg,0,0,1"}}, "localization.txt:2: expected");
+    expect_error({ids, labels, sizes, {"localization.txt", "a.jpg,0,0,1,1.5\nb.jpg,0,0,1,1"}}, "localization.txt:1: y1");
+    expect_error({ids, labels, {"localization.txt", "a.jpg,m.png,\nb.jpg,n.png,i.png"}},
                  "the first mask line of 'a.jpg' must name its ignore mask");
-    expect_error({ids, {"localization.txt", "a.jpg,m.png,i.png\nb.jpg,n.png,i.png\na.jpg,k.png,j.png"}},
-                 "names a second ignore mask");
-    expect_error({ids, {"localization.txt", "a.jpg,m.png,i.png"}}, "no mask for image 'b.jpg'");
+    expect_error({ids, labels, {"localization.txt", "a.jpg,m.png,i.png\nb.jpg,n.png,i.png\na.jpg,k.png,j.png"}},
+                 "ignore mask given again for a.jpg");
+    expect_error({ids, labels, {"localization.txt", "a.jpg,m.png,i.png"}}, "no mask for image 'b.jpg'");
+    expect_error({ids, labels, sizes, {"localization.txt", "a.jpg,m.png,i.png\nb.jpg,0,0,1,1"}}, "both boxes and masks");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // libFuzzer target for the metadata reader of score-map evaluation (eval/metadata.cpp,
-// load_wsol_metadata), which `wsol-eval scoremaps` runs on a user's folder. It is a separate parser
-// from the data layer's (fuzz_data_lists), stricter about line ends and boxes.
+// load_wsol_metadata), which `wsol-eval scoremaps` runs on a user's folder: the data layer's reader
+// (data::read_wsoleval, also fuzzed in memory by fuzz_data_lists) through the files, plus the checks
+// evaluation adds.
 //
 // Input layout: byte 0's low 4 bits say which of image_ids.txt, class_labels.txt, image_sizes.txt
 // and localization.txt exist; the rest is split at 0x00 bytes into their texts, in that order. The

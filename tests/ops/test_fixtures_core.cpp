@@ -123,5 +123,17 @@ TEST(CoreFixtures, ShapeAndLayout) {
     });
 }
 
+// The multi-output views (every piece gets its own cotangent) and the index reductions, ties
+// included: PyTorch returns the first index of the extreme value.
+TEST(CoreFixtures, SplitChunkArgmax) {
+    check("split_size", [](const TensorList& in) { return split(in[0], 2, 1); });
+    check("split_sizes", [](const TensorList& in) { return split(in[0], std::vector<int64_t>{1, 3, 1}, 2); });
+    check("chunk", [](const TensorList& in) { return chunk(in[0], 3, 0); });
+    check("chunk_fewer", [](const TensorList& in) { return chunk(in[0], 4, 1); });  // 3 pieces, as torch.chunk
+    check("argmax_ties", unary([](const Tensor& x) { return argmax(x, 1); }));
+    check("argmax_keepdim_axis0", unary([](const Tensor& x) { return argmax(x, 0, true); }));
+    check("argmin_ties", unary([](const Tensor& x) { return argmin(x, 1); }));
+}
+
 }  // namespace
 }  // namespace wsol

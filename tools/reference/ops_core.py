@@ -119,6 +119,16 @@ case(out, "to_float64", lambda x: x.to(torch.float64) * 3.0, [rand(2, 3)])
 case(out, "chain", lambda a, b: torch.sigmoid((a.transpose(0, 1) * b).sum(-1)).mean(),
      [rand(4, 3), rand(3, 1, 4)])
 
+# ---- split / chunk / argmax (appended last so that the cases above keep their random draws) -------
+case(out, "split_size", lambda x: torch.split(x, 2, dim=1), [rand(2, 5, 3)])
+case(out, "split_sizes", lambda x: torch.split(x, [1, 3, 1], dim=2), [rand(2, 3, 5)])
+case(out, "chunk", lambda x: torch.chunk(x, 3, dim=0), [rand(7, 2)])
+case(out, "chunk_fewer", lambda x: torch.chunk(x, 4, dim=1), [rand(2, 6)])  # 3 chunks of 2, not 4
+ties = torch.randint(0, 3, (4, 6), generator=g).to(torch.get_default_dtype())  # ties: the first index wins
+case(out, "argmax_ties", lambda x: torch.argmax(x, 1), [ties])
+case(out, "argmax_keepdim_axis0", lambda x: torch.argmax(x, 0, keepdim=True), [rand(5, 3, grad=False)])
+case(out, "argmin_ties", lambda x: torch.argmin(x, 1), [ties.clone()])
+
 # View ops return tensors that share memory with their inputs (and their gradients with the
 # cotangents); safetensors refuses shared storage, so every entry gets its own copy.
 save("ops/core.safetensors", {k: v.detach().clone() for k, v in out.items()})
