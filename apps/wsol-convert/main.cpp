@@ -2,11 +2,13 @@
 // plain safetensors.
 //
 //   wsol-convert --list FILE                      keys, dtypes, shapes and other entries of FILE
-//   wsol-convert FILE OUT.safetensors --method sat [--arch deit_small_patch16_224]
+//   wsol-convert FILE OUT.safetensors --method sat [--arch deit_small_patch16_224] [--heads N]
 //                                                 a wsol checkpoint: keys mapped to the model (the
 //                                                 {"model": ...} wrapper and "module." removed), loaded
 //                                                 strictly, metadata recording method, architecture,
-//                                                 classes and preprocessing
+//                                                 classes and preprocessing. The architecture is read
+//                                                 off the tensors (DeiT-T/S/B or a custom ViT); only a
+//                                                 custom width that is no multiple of 64 needs --heads
 //   wsol-convert OURS.safetensors OUT.safetensors --export-timm
 //                                                 our checkpoint back to a plain state dict under the
 //                                                 seed's names: a vit model loads into timm strictly;

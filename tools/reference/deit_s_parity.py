@@ -22,6 +22,7 @@ import timm
 import torch
 from safetensors.torch import save_file
 
+from fixtures import keep_activations_o1
 from make_deit_s import deit_small_state_dict, write
 
 
@@ -30,13 +31,7 @@ def rescaled(sd, seed):
     torch.manual_seed(seed)
     with torch.no_grad():
         for name, t in sd.items():
-            unit = t / 0.02  # N(0, 1)
-            if name.endswith(".weight") and t.ndim >= 2:  # Linear and the patch convolution
-                t.copy_(unit / t[0].numel() ** 0.5)
-            elif "norm" in name and name.endswith(".weight"):
-                t.copy_(1.0 + 0.1 * unit)
-            else:  # biases, cls_token, pos_embed
-                t.copy_(0.1 * unit)
+            t.copy_(keep_activations_o1(name, t / 0.02))  # t / 0.02 is N(0, 1)
     return sd
 
 

@@ -69,3 +69,15 @@ def save_legacy_as_from_gpu(obj, path):
         torch.save(obj, path, _use_new_zipfile_serialization=False)
     finally:
         torch.serialization.location_tag = tag
+
+
+def keep_activations_o1(name, unit):
+    """A N(0, 1) tensor for parameter `name`, brought to a scale that keeps every transformer
+    block's output O(1) at full depth: weights of fan-in n (Linear, convolutions) to N(0, 1/n), norm
+    scales to 1 + N(0, 0.1), biases and tokens to N(0, 0.1). (Random weights at timm's N(0, 0.02)
+    everywhere, norm scales included, give logits ~1e-2, which a 1e-3 tolerance would not test.)"""
+    if name.endswith(".weight") and unit.ndim >= 2:
+        return unit / unit[0].numel() ** 0.5
+    if "norm" in name and name.endswith(".weight"):
+        return 1.0 + 0.1 * unit
+    return 0.1 * unit

@@ -5,8 +5,8 @@ best_loc.pth.tar (legacy stream, storages on cuda:0, {"model": {"module." + key}
 plus an input batch and the reference's logits and map. tests/train/test_sat_full_parity.cpp then runs
 the file through train::load_model --method sat (what wsol-convert, wsol-eval and wsol-infer do with it).
 
-Weights: every tensor N(0, 1) rescaled so that each block's output stays O(1): weights of fan-in n to
-N(0, 1/n), norm scales to 1 + N(0, 0.1), biases and tokens to N(0, 0.1); the Gaussian kernel as SAT has it.
+Weights: every tensor N(0, 1) rescaled so that each block's output stays O(1)
+(fixtures.keep_activations_o1, as deit_s_parity.py); the Gaussian kernel as SAT has it.
 
 Usage: /opt/refenv/bin/python tools/reference/sat_full_parity.py /tmp/sat_parity
 Then:  WSOL_SAT_PARITY=/tmp/sat_parity build/cpu/tests/test_train --gtest_filter='SATFullSize.*'
@@ -18,7 +18,7 @@ import os
 import torch
 from safetensors.torch import save_file
 
-from fixtures import save_legacy_as_from_gpu
+from fixtures import keep_activations_o1, save_legacy_as_from_gpu
 from sat_reference import SATRef
 
 
@@ -34,13 +34,7 @@ def main():
         for name, p in model.named_parameters():
             if not p.requires_grad:  # the Gaussian kernel
                 continue
-            unit = torch.randn_like(p)
-            if name.endswith(".weight") and p.ndim >= 2:
-                p.copy_(unit / p[0].numel() ** 0.5)
-            elif "norm" in name and name.endswith(".weight"):
-                p.copy_(1.0 + 0.1 * unit)
-            else:
-                p.copy_(0.1 * unit)
+            p.copy_(keep_activations_o1(name, torch.randn_like(p)))
     model.eval()
     released = collections.OrderedDict(("module." + k, v) for k, v in model.state_dict().items())
     ckpt = os.path.join(args.out, "best_loc.pth.tar")
