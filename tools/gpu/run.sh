@@ -10,7 +10,8 @@
 # WSOL_BENCH_FILTER narrow them; WSOL_BENCH_MIN_TIME (seconds, default 0.2) sets benchmark length.
 # The CUDA, cuBLAS and cuDNN libraries are the machine's own: /usr/local/cuda and the nvidia-*
 # pip packages next to PyTorch (tools/gpu/find_cuda_libs.py). Also runs on a machine without a GPU,
-# where every test reports SKIPPED and the benchmarks say so.
+# where every test reports SKIPPED and the benchmarks say so. Exit status: the tests', else the
+# benchmark program's (a crash or CUDA error in a benchmark fails the run too).
 set -uo pipefail
 
 root=$(pwd)
@@ -45,6 +46,7 @@ done
 head -3 "$bundle/MANIFEST" 2>/dev/null
 
 tests_rc=0
+bench_rc=0
 if [[ ${WSOL_GPU_TESTS:-1} != 0 ]]; then
     echo "== test_cuda"
     (cd "$root" && "$bins/test_cuda" --gtest_output="json:$out/test_cuda.json" \
@@ -57,7 +59,8 @@ if [[ ${WSOL_GPU_BENCH:-1} != 0 ]]; then
     "$bins/bench_cuda" --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json \
         --benchmark_min_time="${WSOL_BENCH_MIN_TIME:-0.2}" ${WSOL_BENCH_FILTER:+--benchmark_filter=$WSOL_BENCH_FILTER} \
         > "$out/bench_cuda.log" 2>&1
-    echo "bench_cuda exit code $? (log in $out/bench_cuda.log)"
+    bench_rc=$?
+    echo "bench_cuda exit code $bench_rc (log in $out/bench_cuda.log)"
     echo "== PyTorch comparisons"
     : > "$out/torch.jsonl"
     if python3 -c "import torch" 2>/dev/null; then
@@ -71,4 +74,6 @@ if [[ ${WSOL_GPU_BENCH:-1} != 0 ]]; then
 fi
 
 python3 "$root/tools/gpu/summarize.py" "$out" | tee "$out/summary.txt"
-exit "$tests_rc"
+# Failing tests first; otherwise a failed benchmark run (a crash, a CUDA error) fails the command too.
+if [[ $tests_rc != 0 ]]; then exit "$tests_rc"; fi
+exit "$bench_rc"
