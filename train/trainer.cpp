@@ -341,10 +341,9 @@ bool Trainer::train_epoch() {
         s.step_x.push_back(double(position_.step));
         s.step_loss.push_back(total);
 
-        char extra[160];
-        std::snprintf(extra, sizeof extra, " loss %.4f acc %.1f%% lr %.2e", sums["loss"].get<double>() / double(sums["seen"].get<int64_t>()),
-                      100.0 * double(sums["correct"].get<int64_t>()) / double(sums["seen"].get<int64_t>()), lr);
-        bar.update(position_.batch, epoch_images, extra);
+        std::vector<std::string> term_names;
+        for (const auto& [name, t] : loss.terms) term_names.push_back(name);
+        bar.update(position_.batch, epoch_images, training_progress_text(sums, term_names, lr));
 
         const bool step_limit = config_.max_steps > 0 && position_.step >= config_.max_steps;
         if (step_limit || g_stop_requested.load()) {

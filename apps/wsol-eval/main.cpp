@@ -20,7 +20,7 @@
 #include "engine/file_util.h"
 #include "eval/overlay.h"
 #include "eval/report.h"
-#include "progress.h"
+#include "train/progress.h"
 #include "train/datasets.h"
 #include "train/evaluate.h"
 #include "train/inference.h"
@@ -48,9 +48,15 @@ std::string overlay_name(size_t index, const std::string& image_id) {
 
 int run_scoremaps(const ScoreMapArgs& args) {
     namespace ev = wsol::eval;
-    wsol::apps::ProgressBar bar("evaluating", args.progress || wsol::apps::ProgressBar::stderr_is_terminal());
+    using wsol::train::ProgressBar;
+    wsol::train::ProgressStyle style;
+    style.rate_unit = "maps/s";
+    ProgressBar bar("evaluating", 0, args.progress || ProgressBar::stderr_is_terminal(), style);
     ev::ScoreMapEvalOptions options = args.options;
-    options.progress = [&bar](int64_t done, int64_t total) { bar.update(done, total); };
+    options.progress = [&bar](int64_t done, int64_t total) {
+        bar.set_total(total);
+        bar.update(done, done);
+    };
     const ev::ScoreMapEvalResult result = ev::evaluate_score_maps(options);
     bar.finish();
     std::cout << ev::score_map_report_table(result) << std::flush;
@@ -67,13 +73,14 @@ int run_scoremaps(const ScoreMapArgs& args) {
             const size_t count = args.overlay_limit > 0 ? std::min(args.overlay_limit, details.size()) : details.size();
             std::vector<ev::ImageDetail> shown(details.begin(), details.begin() + std::ptrdiff_t(count));
             std::vector<std::string> names;
-            wsol::apps::ProgressBar overlay_bar("overlays", args.progress || wsol::apps::ProgressBar::stderr_is_terminal());
+            ProgressBar overlay_bar("overlays", int64_t(shown.size()), args.progress || ProgressBar::stderr_is_terminal(),
+                                    style);
             for (size_t k = 0; k < shown.size(); ++k) {
                 const ev::ImageDetail& d = shown[k];
                 names.push_back(overlay_name(d.index, d.image_id));
                 const ev::ScoreMap map = ev::load_score_map(ev::score_map_path(options, d.image_id));
                 ev::write_overlay_png(args.overlay_dir + "/" + names.back(), args.images_root + "/" + d.image_id, map, d);
-                overlay_bar.update(int64_t(k + 1), int64_t(shown.size()));
+                overlay_bar.update(int64_t(k + 1), int64_t(k + 1));
             }
             overlay_bar.finish();
             ev::write_overlay_index(args.overlay_dir, shown, names, "wsol-eval: " + options.scoremap_dir);
@@ -105,15 +112,17 @@ int run_model(ModelArgs& args) {
     o.crop = model.crop;
     o.mask_root = splits.mask_root;
     if (!args.out_dir.empty() && o.keep_examples == 0) o.keep_examples = 48;
-    std::unique_ptr<wsol::apps::ProgressBar> bar;
+    using wsol::train::ProgressBar;
+    std::unique_ptr<ProgressBar> bar;
     std::string stage_shown;
     o.progress = [&](const std::string& stage, int64_t done, int64_t total) {
         if (stage != stage_shown) {
-            bar = std::make_unique<wsol::apps::ProgressBar>(
-                stage, args.progress || wsol::apps::ProgressBar::stderr_is_terminal());
+            bar.reset();  // ends the previous stage's line
+            bar = std::make_unique<ProgressBar>(stage, total, args.progress || ProgressBar::stderr_is_terminal());
             stage_shown = stage;
         }
-        bar->update(done, total);
+        bar->set_total(total);
+        bar->update(done, done);
     };
     std::printf("wsol-eval: %s (%s) on the %s split of %s\n", model.method->describe().dump().c_str(), model.how.c_str(),
                 args.split.c_str(), splits.describe().c_str());
