@@ -51,7 +51,7 @@ Dataset parse_sat_cub_test(const std::string& list_text, const std::string& box_
     for (size_t i = 0; i < list.size(); ++i) {
         try {
             const auto f = split_fields(list[i].text, ';');
-            if (f.size() == 2) labels[i] = parse_int(f[1], list_source, list[i].number, "label");
+            if (f.size() == 2) labels[i] = parse_label(f[1], list_source, list[i].number, "label");
         } catch (const Error&) {
         }
         max_label = std::max(max_label, labels[i]);
@@ -71,7 +71,7 @@ Dataset parse_sat_cub_test(const std::string& list_text, const std::string& box_
             r.image_id = std::string(trim(f[0]));
             WSOL_CHECK(!r.image_id.empty(), where(list_source, list[i].number), "empty image path");
             r.path = join_path(image_root, r.image_id);
-            r.label = parse_int(f[1], list_source, list[i].number, "label");
+            r.label = parse_label(f[1], list_source, list[i].number, "label");
             const std::string& s = box_source;
             const int64_t n = boxes[i].number;
             r.boxes.push_back(Box{parse_number(b[0], s, n, "x0"), parse_number(b[1], s, n, "y0"),
@@ -190,7 +190,7 @@ Dataset parse_path_label_list(const std::string& text, const std::string& source
             WSOL_CHECK(cut != std::string_view::npos && cut > 0, where(source, line.number),
                        "expected '<path> <label>' or '<path>;<label>'");
             p.path = std::string(trim(l.substr(0, cut)));
-            p.label = parse_int(l.substr(cut + 1), source, line.number, "label");
+            p.label = parse_label(l.substr(cut + 1), source, line.number, "label");
             max_label = std::max(max_label, p.label);
         } catch (const Error& e) {
             if (!options.skip_bad) throw;

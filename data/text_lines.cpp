@@ -87,6 +87,12 @@ int64_t parse_int(std::string_view field, const std::string& source, int64_t lin
     return value;
 }
 
+int64_t parse_label(std::string_view field, const std::string& source, int64_t line, const char* what) {
+    const int64_t value = parse_int(field, source, line, what);
+    WSOL_CHECK(value < (int64_t(1) << 31), where(source, line), what, " ", value, " is too large");
+    return value;
+}
+
 double parse_number(std::string_view field, const std::string& source, int64_t line, const char* what) {
     const std::string_view f = trim(field);
     double value = 0;

@@ -34,6 +34,9 @@ std::string where(const std::string& source, int64_t line);
 // "<source>:<line>: <what>: '<field>' is not an integer" (or "a number").
 int64_t parse_int(std::string_view field, const std::string& source, int64_t line, const char* what);
 double parse_number(std::string_view field, const std::string& source, int64_t line, const char* what);
+// A class label: an integer below 2^31 (no dataset has more classes, and the class count, the
+// largest label + 1, must not overflow). Negative ones are left to the record checks.
+int64_t parse_label(std::string_view field, const std::string& source, int64_t line, const char* what);
 
 // "a/b" joined with exactly one slash; an empty `base` leaves `rel` as is.
 std::string join_path(const std::string& base, std::string_view rel);

@@ -54,7 +54,7 @@ public:
             guarded(*e, [&] {
                 WSOL_CHECK(e->label_line == 0, where(source, line.number), "second label for ", fields[0],
                            " (first at line ", e->label_line, ")");
-                e->label = parse_int(fields[1], source, line.number, "class label");
+                e->label = parse_label(fields[1], source, line.number, "class label");
                 e->label_line = line.number;
             });
         }

@@ -206,6 +206,9 @@ TEST(SeedLists, PathLabelLists) {
     EXPECT_EQ(b.records[0].image_id, "n01/a b.JPEG");
     EXPECT_EQ(b.records[0].label, 65);
     EXPECT_WSOL_ERROR(parse_path_label_list("x.jpg\n", "l.txt", ""), "l.txt:1: expected '<path> <label>'");
+    // A label past 2^31 is no dataset's, and would overflow the class count (largest + 1).
+    EXPECT_WSOL_ERROR(parse_path_label_list("x.jpg 9223372036854775807\n", "l.txt", ""),
+                      "l.txt:1: label 9223372036854775807 is too large");
     ReadOptions skip;
     skip.skip_bad = true;
     EXPECT_EQ(parse_path_label_list("x.jpg\ny.jpg 3\n", "l.txt", "", skip).size(), 1);

@@ -150,6 +150,9 @@ TEST(Wsoleval, BadInputNamesFileAndLine) {
     t = tiny();
     t.localization = "b/3.jpg,30,5,20,20";
     EXPECT_WSOL_ERROR(parse_wsoleval(t, "meta", ""), "has its end before its start");
+    t = tiny();
+    t.class_labels = "a/1.jpg,0\na/2.jpg,4294967296\nb/3.jpg,1";
+    EXPECT_WSOL_ERROR(parse_wsoleval(t, "meta", ""), "meta/class_labels.txt:2: class label 4294967296 is too large");
     ReadOptions two_classes;
     two_classes.num_classes = 2;
     t = tiny();
