@@ -159,6 +159,22 @@ void register_memory() {
         std::function<std::function<void()>()> make;  // builds tensors, returns the work
     };
     const double f = 4.0 * double(n);
+    // The row kernels in either dtype (the LayerNorm statistics are float32 for both).
+    const auto layer_norm_work = [n](DType dtype) {
+        return [n, dtype] {
+            const int64_t rows = n / 384;
+            Tensor x = random_gpu({rows, 384}, dtype, 16), w = random_gpu({384}, dtype, 17),
+                   b = random_gpu({384}, dtype, 18), y = Tensor::empty({rows, 384}, dtype, kGPU),
+                   mean = Tensor::empty({rows}, kFloat32, kGPU), rstd = Tensor::empty({rows}, kFloat32, kGPU);
+            return std::function<void()>([=] { cuda::layer_norm(y, mean, rstd, x, w, b, 1e-6); });
+        };
+    };
+    const auto softmax_work = [n](DType dtype) {
+        return [n, dtype] {
+            Tensor x = random_gpu({n / 198, 198}, dtype, 21), y = Tensor::empty({n / 198, 198}, dtype, kGPU);
+            return std::function<void()>([=] { cuda::softmax(y, x, 1, false); });
+        };
+    };
     const Case cases[] = {
         {"memory/memcpy_d2d_f32", 2 * f,
          [n] {
@@ -196,22 +212,8 @@ void register_memory() {
              return std::function<void()>([a, bias, c] { cuda::binary(BinaryOp::Add, c, a, bias); });
          }},
         // Rows of ViT width (384): read x, write y (the statistics and parameters are negligible).
-        {"memory/layer_norm_f32", 2 * f,
-         [n] {
-             const int64_t rows = n / 384;
-             Tensor x = random_gpu({rows, 384}, kFloat32, 16), w = random_gpu({384}, kFloat32, 17),
-                    b = random_gpu({384}, kFloat32, 18), y = Tensor::empty({rows, 384}, kFloat32, kGPU),
-                    mean = Tensor::empty({rows}, kFloat32, kGPU), rstd = Tensor::empty({rows}, kFloat32, kGPU);
-             return std::function<void()>([=] { cuda::layer_norm(y, mean, rstd, x, w, b, 1e-6); });
-         }},
-        {"memory/layer_norm_bf16", f,
-         [n] {
-             const int64_t rows = n / 384;
-             Tensor x = random_gpu({rows, 384}, kBFloat16, 16), w = random_gpu({384}, kBFloat16, 17),
-                    b = random_gpu({384}, kBFloat16, 18), y = Tensor::empty({rows, 384}, kBFloat16, kGPU),
-                    mean = Tensor::empty({rows}, kFloat32, kGPU), rstd = Tensor::empty({rows}, kFloat32, kGPU);
-             return std::function<void()>([=] { cuda::layer_norm(y, mean, rstd, x, w, b, 1e-6); });
-         }},
+        {"memory/layer_norm_f32", 2 * f, layer_norm_work(kFloat32)},
+        {"memory/layer_norm_bf16", f, layer_norm_work(kBFloat16)},
         // The residual add fused in: read x and the residual, write the sum and y.
         {"memory/add_layer_norm_f32", 4 * f,
          [n] {
@@ -223,16 +225,8 @@ void register_memory() {
              return std::function<void()>([=] { cuda::add_layer_norm(h, y, mean, rstd, x, r, w, b, 1e-6); });
          }},
         // Attention-score rows of ViT length (198 keys), softmax over the last axis: read x, write y.
-        {"memory/softmax_f32", 2 * f,
-         [n] {
-             Tensor x = random_gpu({n / 198, 198}, kFloat32, 21), y = Tensor::empty({n / 198, 198}, kFloat32, kGPU);
-             return std::function<void()>([=] { cuda::softmax(y, x, 1, false); });
-         }},
-        {"memory/softmax_bf16", f,
-         [n] {
-             Tensor x = random_gpu({n / 198, 198}, kBFloat16, 21), y = Tensor::empty({n / 198, 198}, kBFloat16, kGPU);
-             return std::function<void()>([=] { cuda::softmax(y, x, 1, false); });
-         }},
+        {"memory/softmax_f32", 2 * f, softmax_work(kFloat32)},
+        {"memory/softmax_bf16", f, softmax_work(kBFloat16)},
         {"memory/sum_rows_f32", f,
          [n] {
              Tensor a = random_gpu({n / 1024, 1024}, kFloat32, 13), c = Tensor::empty({n / 1024, 1}, kFloat32, kGPU);

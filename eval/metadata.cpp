@@ -42,22 +42,22 @@ WsolMetadata load_wsol_metadata(const std::string& dir) {
     WSOL_CHECK(!ds.records.empty(), ids_path, ": no image ids");
     WsolMetadata meta;
     meta.dir = dir;
-    size_t with_size = 0, with_boxes = 0, with_masks = 0;
+    size_t with_size = 0;
+    bool any_boxes = false, masks = false;
+    const data::Record* unsized = nullptr;  // the first image without a size
     for (const data::Record& r : ds.records) {
-        with_size += r.width > 0 ? 1 : 0;
-        with_boxes += r.boxes.empty() ? 0 : 1;
-        with_masks += r.mask_paths.empty() ? 0 : 1;
+        if (r.width > 0) {
+            ++with_size;
+        } else if (unsized == nullptr) {
+            unsized = &r;
+        }
+        any_boxes = any_boxes || !r.boxes.empty();
+        masks = masks || !r.mask_paths.empty();
     }
     const size_t n = ds.records.size();
-    const bool masks = with_masks > 0;
-    WSOL_CHECK(with_size == 0 || with_size == n, sizes_path, ": ", n - with_size, " of the ", n,
-               " images have no size (e.g. '", [&] {
-                   for (const data::Record& r : ds.records) {
-                       if (r.width == 0) return r.image_id;
-                   }
-                   return std::string();
-               }(), "')");
-    WSOL_CHECK(!(masks && with_boxes > 0), loc_path, ": both boxes and masks; a metadata folder has one kind");
+    WSOL_CHECK(with_size == 0 || unsized == nullptr, sizes_path, ": ", n - with_size, " of the ", n,
+               " images have no size (e.g. '", unsized ? unsized->image_id : std::string(), "')");
+    WSOL_CHECK(!(masks && any_boxes), loc_path, ": both boxes and masks; a metadata folder has one kind");
     for (const data::Record& r : ds.records) {
         meta.image_ids.push_back(r.image_id);
         if (has_labels) meta.labels.push_back(int(r.label));

@@ -21,6 +21,15 @@ std::string contents(std::FILE* f) {
     return text;
 }
 
+// A style drawing into `f`, as a terminal (1) or a log (0), a line at most every `interval` seconds.
+ProgressStyle into(std::FILE* f, int terminal, double interval = 30.0) {
+    ProgressStyle style;
+    style.out = f;
+    style.terminal = terminal;
+    style.log_interval = interval;
+    return style;
+}
+
 size_t count(const std::string& text, const std::string& what) {
     size_t n = 0;
     for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -31,11 +40,7 @@ TEST(Progress, LogModePrintsWholeLines) {
     std::FILE* f = std::tmpfile();
     ASSERT_NE(f, nullptr);
     {
-        ProgressStyle style;
-        style.out = f;
-        style.terminal = 0;
-        style.log_interval = 0.0;  // a line for every update
-        ProgressBar bar("epoch 1/3", 8, true, style);
+        ProgressBar bar("epoch 1/3", 8, true, into(f, 0, 0.0));  // a line for every update
         bar.update(2, 64, " loss 1.5");
         bar.update(8, 256, " loss 1.2");
         bar.finish(" done");
@@ -57,10 +62,7 @@ TEST(Progress, LogModeThrottlesAndTerminalModeRedraws) {
     std::FILE* f = std::tmpfile();
     ASSERT_NE(f, nullptr);
     {
-        ProgressStyle style;
-        style.out = f;
-        style.terminal = 0;  // default interval: 30 s between lines
-        ProgressBar bar("test", 100, true, style);
+        ProgressBar bar("test", 100, true, into(f, 0));  // 30 s between lines
         for (int i = 1; i <= 100; ++i) bar.update(i, i);
     }  // never drew: the destructor stays silent
     EXPECT_EQ(contents(f), "");
@@ -68,9 +70,7 @@ TEST(Progress, LogModeThrottlesAndTerminalModeRedraws) {
 
     f = std::tmpfile();
     {
-        ProgressStyle style;
-        style.out = f;
-        style.terminal = 1;
+        ProgressStyle style = into(f, 1);
         style.rate_unit = "maps/s";
         ProgressBar bar("evaluating", 0, true, style);
         bar.set_total(4);
@@ -89,10 +89,7 @@ TEST(Progress, LogModeThrottlesAndTerminalModeRedraws) {
 TEST(Progress, DisabledPrintsNothingAndOddTotalsAreSafe) {
     std::FILE* f = std::tmpfile();
     ASSERT_NE(f, nullptr);
-    ProgressStyle style;
-    style.out = f;
-    style.terminal = 0;
-    style.log_interval = 0.0;
+    const ProgressStyle style = into(f, 0, 0.0);
     {
         ProgressBar off("quiet", 10, false, style);
         off.update(5, 5);
